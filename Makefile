@@ -1,0 +1,41 @@
+# The two commands a newcomer needs (README):
+#   make lab    bring up the lab (node containers on this machine) and deploy an edge cluster into it
+#   make test   every test suite, as CI runs it (.ci/run calls exactly this)
+# Heavy artifacts (Kubernetes build, node image, pip wheels) are cached under
+# $(EDGE_CLUSTER_CACHE) (default ~/.cache/edge-cluster), never in the repo.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+SUITES ?=
+
+.PHONY: help lab lab-down test bundle image bench venv host
+
+help:
+	@echo "make lab       bring up the lab and deploy an edge cluster into it"
+	@echo "make lab-down  remove every container, network, volume and key the lab made"
+	@echo "make test      run all test suites (SUITES='unit static' to pick some)"
+	@echo "make bundle    build (or reuse) the offline Kubernetes bundle"
+	@echo "make bench     run the benchmark scripts and print their figures"
+
+host:
+	scripts/setup-host
+
+venv:
+	scripts/venv
+
+bundle: host
+	scripts/bundle
+
+image: host
+	scripts/lab-image
+
+lab:
+	scripts/lab up
+
+lab-down:
+	scripts/lab down
+
+test:
+	scripts/test $(SUITES)
+
+bench:
+	scripts/bench
