@@ -189,6 +189,7 @@ def components(v):
     cni_dirs = {"bridge": "main/bridge", "host-local": "ipam/host-local", "loopback": "main/loopback",
                 "portmap": "meta/portmap", "bandwidth": "meta/bandwidth", "firewall": "meta/firewall",
                 "tuning": "meta/tuning"}
+    # (name, packages, ldflags[, cgo])
     return [
         ("kubernetes", ["k8s.io/kubernetes/cmd/" + b for b in v["kubernetes"]["binaries"]], k8s_ldflags(v["kubernetes"])),
         ("etcd", ["./cmd/etcd", "go.etcd.io/etcd/etcdctl/v3"], ""),
@@ -196,13 +197,14 @@ def components(v):
         ("crictl", ["sigs.k8s.io/cri-tools/cmd/crictl"], "-X sigs.k8s.io/cri-tools/pkg/version.Version=" + v["crictl"]["version"]),
         ("cni", [cni + cni_dirs[p] for p in v["cni_plugins"]["plugins"]], ""),
         ("flannel-cni", [cni + "meta/flannel"], ""),
-        ("flannel", ["github.com/flannel-io/flannel"], "-X github.com/flannel-io/flannel/pkg/version.Version=" + v["flannel"]["version"]),
+        # flannel's udp backend is C: built with cgo, linked against the image's glibc
+        ("flannel", ["github.com/flannel-io/flannel"], "-X github.com/flannel-io/flannel/pkg/version.Version=" + v["flannel"]["version"], True),
     ]
 
 
-def go_build(cache, name, pkgs, ldflags, gov, progress):
+def go_build(cache, name, pkgs, ldflags, gov, progress, cgo=False):
     src = os.path.join(HERE, "go", name)
-    key = hashlib.sha256(json.dumps([hash_tree([src]), pkgs, ldflags, gov]).encode()).hexdigest()[:16]
+    key = hashlib.sha256(json.dumps([hash_tree([src]), pkgs, ldflags, gov, cgo]).encode()).hexdigest()[:16]
     out = os.path.join(cache, "build", "%s-%s" % (name, key))
     if os.path.exists(os.path.join(out, ".done")):
         say("%s %s: cached (%s)" % (progress, name, out))
@@ -210,7 +212,7 @@ def go_build(cache, name, pkgs, ldflags, gov, progress):
     tmp = out + ".part"
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
-    env = dict(os.environ, CGO_ENABLED="0", GOFLAGS="-mod=readonly", GOTOOLCHAIN="local",
+    env = dict(os.environ, CGO_ENABLED="1" if cgo else "0", GOFLAGS="-mod=readonly", GOTOOLCHAIN="local",
                # go.sum is committed and checked; the checksum database is not reachable from here
                GOSUMDB="off", GOPROXY=os.environ.get("GOPROXY", "https://proxy.golang.org"))
     argv = ["go", "build", "-v", "-trimpath", "-ldflags", ("-s -w " + ldflags).strip(), "-o", tmp + "/"] + pkgs
@@ -231,7 +233,9 @@ def go_build(cache, name, pkgs, ldflags, gov, progress):
         if t.is_alive():
             say("%s %s: %d packages compiled, %ds" % (progress, name, count[0], time.time() - started))
     if proc.wait() != 0:
-        tail = "".join(lines[-40:])
+        # -v lists package paths on the same stream as the compiler's errors: keep only the errors
+        errors = [l for l in lines if l.startswith("#") or ".go:" in l or " " in l.strip()]
+        tail = "".join((errors or lines)[-40:])
         if "missing go.sum entry" in tail:
             tail += ("\nbundle/go/%s/go.sum is incomplete: run `cd bundle/go/%s && GOSUMDB=off go mod tidy` "
                      "and commit the result." % (name, name))
@@ -274,7 +278,7 @@ def det_targz(dest, entries):
                 info.size, info.mode = os.path.getsize(src), os.stat(src).st_mode & 0o777
                 with open(src, "rb") as f:
                     tar.addfile(info, f)
-    with open(dest + ".part", "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as gz:
+    with open(dest + ".part", "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="", compresslevel=6) as gz:
         gz.write(buf.getvalue())
     os.replace(dest + ".part", dest)
 
@@ -463,8 +467,9 @@ def build(args, v, gov, pins, out):
         say("step 3/6 Go components")
         comps = components(v)
         bins = {}
-        for i, (name, pkgs, ld) in enumerate(comps, 1):
-            bins[name] = go_build(args.cache, name, pkgs, ld, gov, "[%d/%d]" % (i, len(comps)))
+        for i, comp in enumerate(comps, 1):
+            bins[comp[0]] = go_build(args.cache, *comp[:3], gov=gov, progress="[%d/%d]" % (i, len(comps)),
+                                     cgo=comp[3] if len(comp) > 3 else False)
         pause = build_pause(args.cache, v)
         tmp_out = out + ".part"
         shutil.rmtree(tmp_out, ignore_errors=True)

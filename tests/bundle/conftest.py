@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from bundlelib import REPO, extract_image_rootfs
 
 
 @pytest.fixture(scope="session")
@@ -41,21 +41,6 @@ def package_root(bundle_dir, bundle_meta, tmp_path_factory):
     return dest / "edge-install"
 
 
-def extract_image_rootfs(archive, dest):
-    """Apply an OCI archive's layers in order into dest (no whiteouts are produced by our builder)."""
-    dest = Path(dest)
-    dest.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(archive) as tar:
-        index = json.load(tar.extractfile("index.json"))
-        man_digest = index["manifests"][0]["digest"].split(":")[1]
-        manifest = json.load(tar.extractfile("blobs/sha256/" + man_digest))
-        for layer in manifest["layers"]:
-            blob = tar.extractfile("blobs/sha256/" + layer["digest"].split(":")[1])
-            with tarfile.open(fileobj=blob, mode="r:gz") as lt:
-                lt.extractall(dest, filter="tar")
-    return dest
-
-
 @pytest.fixture(scope="session")
 def image_rootfs(bundle_dir, image_manifest, tmp_path_factory):
     """image name -> rootfs folder, extracted lazily."""
@@ -67,19 +52,6 @@ def image_rootfs(bundle_dir, image_manifest, tmp_path_factory):
             cache[name] = extract_image_rootfs(bundle_dir / by_name[name]["file"], tmp_path_factory.mktemp("img"))
         return cache[name]
     return get
-
-
-def run(argv, **kw):
-    kw.setdefault("stdout", subprocess.PIPE)
-    kw.setdefault("stderr", subprocess.STDOUT)
-    kw.setdefault("text", True)
-    kw.setdefault("timeout", 120)
-    return subprocess.run([str(a) for a in argv], **kw)
-
-
-@pytest.fixture
-def sh():
-    return run
 
 
 def pytest_configure(config):

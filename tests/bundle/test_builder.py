@@ -9,7 +9,7 @@ import tarfile
 
 import pytest
 
-from conftest import REPO
+from bundlelib import REPO
 
 sys.path.insert(0, str(REPO / "bundle"))
 import oci  # noqa: E402

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO, run
+from bundlelib import REPO, run
 
 VERSIONS = json.loads((REPO / "bundle" / "versions" / "v1.34.12.json").read_text())
 K8S = VERSIONS["kubernetes"]["version"]
