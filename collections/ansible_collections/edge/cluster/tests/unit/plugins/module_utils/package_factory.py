@@ -125,3 +125,34 @@ def tree_snapshot(root):
                 with open(path, 'rb') as handle:
                     snap[rel] = (oct(st.st_mode), hashlib.sha256(handle.read()).hexdigest())
     return snap
+
+
+def oci_archive(name, payload='layer'):
+    """(bytes of a plain-tar OCI image layout for image name, its manifest digest)."""
+    layer = payload.encode()
+    config = json.dumps({'architecture': 'amd64', 'os': 'linux', 'rootfs': {'type': 'layers', 'diff_ids': [
+        'sha256:' + hashlib.sha256(layer).hexdigest()]}}).encode()
+    manifest = json.dumps({'schemaVersion': 2, 'mediaType': 'application/vnd.oci.image.manifest.v1+json',
+                           'config': {'mediaType': 'application/vnd.oci.image.config.v1+json', 'size': len(config),
+                                      'digest': 'sha256:' + hashlib.sha256(config).hexdigest()},
+                           'layers': [{'mediaType': 'application/vnd.oci.image.layer.v1.tar', 'size': len(layer),
+                                       'digest': 'sha256:' + hashlib.sha256(layer).hexdigest()}]}).encode()
+    digest = 'sha256:' + hashlib.sha256(manifest).hexdigest()
+    index = json.dumps({'schemaVersion': 2, 'manifests': [{
+        'mediaType': 'application/vnd.oci.image.manifest.v1+json', 'digest': digest, 'size': len(manifest),
+        'annotations': {'io.containerd.image.name': name}}]}).encode()
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode='w', format=tarfile.USTAR_FORMAT) as tar:
+        for blob in (layer, config, manifest):
+            _add(tar, 'blobs/sha256/' + hashlib.sha256(blob).hexdigest(), blob, 0o644)
+        _add(tar, 'oci-layout', b'{"imageLayoutVersion": "1.0.0"}', 0o644)
+        _add(tar, 'index.json', index, 0o644)
+    return buf.getvalue(), digest
+
+
+def image_in_archive(data):
+    """(name, digest) that ctr would import from plain-tar OCI layout bytes."""
+    with tarfile.open(fileobj=io.BytesIO(data), mode='r') as tar:
+        index = json.load(tar.extractfile('index.json'))
+    entry = index['manifests'][0]
+    return entry['annotations']['io.containerd.image.name'], entry['digest']
