@@ -23,6 +23,8 @@ description:
     token, reaches kubectl on its standard input, never on its command line.
   - The task must set C(no_log=true) when the result is registered or shown, because the result holds the
     token in clear (see RV(token)).
+  - Run it on one control-plane node (C(run_once=true) or a single-host play); the API server is shared, so
+    running it on every control-plane node at once could create one token per node.
 extends_documentation_fragment:
   - edge.cluster._attributes
   - edge.cluster._attributes.ACTIONGROUP_KUBEADM
@@ -114,6 +116,7 @@ EXAMPLES = r"""
   register: edge_cluster_join_token
   no_log: true
   become: true
+  run_once: true
 
 - name: A token from the vault, valid for 30 minutes
   edge.cluster.bootstrap_token:
