@@ -1,0 +1,240 @@
+# Copyright (c) edge.cluster contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""kubeadm argv lists, version handling, output parsing of recorded kubeadm failures, and the
+small file helpers kubeadm_init/join use."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from ansible_collections.edge.cluster.plugins.module_utils import _kubeadm_cli as cli
+from ansible_collections.edge.cluster.plugins.module_utils._kubeadm_config import (
+    KubeadmConfigError,
+)
+
+# Recorded from kubeadm v1.34.12 (`kubeadm join phase preflight` on a host without kubelet,
+# with an unreachable CRI socket): stdout, then stderr.
+PREFLIGHT_STDOUT = '[preflight] Running pre-flight checks\n'
+PREFLIGHT_STDERR = '''\
+W1122 18:46:00.154661   11348 checks.go:1046] [preflight] WARNING: Couldn't create the interface used for talking to the container runtime: failed to create new CRI runtime service: validate service connection: validate CRI v1 runtime API for endpoint "unix:///run/nonexistent/containerd.sock": rpc error: code = Unavailable desc = connection error: desc = "transport: Error while dialing: dial unix /run/nonexistent/containerd.sock: connect: no such file or directory"
+\t[WARNING SystemVerification]: cgroups v1 support is in maintenance mode, please migrate to cgroups v2
+\t[WARNING Hostname]: hostname "probe-node" could not be reached
+\t[WARNING Service-Kubelet]: kubelet service is not enabled, please run 'systemctl enable kubelet.service'
+[preflight] Some fatal errors occurred:
+\t[ERROR KubeletVersion]: couldn't get kubelet version: cannot execute 'kubelet --version': executable file not found in $PATH
+[preflight] If you know what you are doing, you can make a check non-fatal with `--ignore-preflight-errors=...`
+error: error execution phase preflight: preflight checks failed
+To see the stack trace of this error execute with --v=5 or higher
+'''
+
+# Modelled on kubeadm 1.34's preflight output for a node initialised before (same line format
+# as the recording above).
+LEFTOVER_STDERR = '''\
+[preflight] Some fatal errors occurred:
+\t[ERROR FileAvailable--etc-kubernetes-manifests-kube-apiserver.yaml]: /etc/kubernetes/manifests/kube-apiserver.yaml already exists
+\t[ERROR Port-6443]: Port 6443 is in use
+\t[ERROR DirAvailable--var-lib-etcd]: /var/lib/etcd is not empty
+[preflight] If you know what you are doing, you can make a check non-fatal with `--ignore-preflight-errors=...`
+error: error execution phase preflight: preflight checks failed
+To see the stack trace of this error execute with --v=5 or higher
+'''
+
+# Modelled on kubeadm 1.34's wait-control-plane failure (the phase and error line format as above).
+WAIT_CONTROL_PLANE_STDOUT = '''\
+[wait-control-plane] Waiting for the kubelet to boot up the control plane as static Pods from directory "/etc/kubernetes/manifests"
+[kubelet-check] Waiting for a healthy kubelet at http://127.0.0.1:10248/healthz. This can take up to 4m0s
+[kubelet-check] The kubelet is healthy after 1.5s
+[control-plane-check] Waiting for healthy control plane components. This can take up to 4m0s
+[control-plane-check] kube-apiserver is not healthy after 4m0.000s
+'''
+WAIT_CONTROL_PLANE_STDERR = '''\
+A control plane component may have crashed or exited when started by the container runtime.
+To troubleshoot, list all containers using your preferred container runtimes CLI.
+error: error execution phase wait-control-plane: failed while waiting for the control plane to start: kube-apiserver check failed at https://10.213.0.10:6443/livez: context deadline exceeded
+To see the stack trace of this error execute with --v=5 or higher
+'''
+
+
+def test_argv_never_carries_secrets_and_is_a_list():
+    assert cli.init_argv('/usr/bin/kubeadm', '/etc/kubernetes/kubeadm-init.yaml') == [
+        '/usr/bin/kubeadm', 'init', '--config', '/etc/kubernetes/kubeadm-init.yaml',
+        '--skip-token-print', '--skip-certificate-key-print']
+    assert cli.init_argv('kubeadm', '/c.yaml', upload_certs=True)[-1] == '--upload-certs'
+    assert cli.join_argv('kubeadm', '/j.yaml') == ['kubeadm', 'join', '--config', '/j.yaml']
+    assert cli.reset_argv('kubeadm', 'unix:///run/containerd/containerd.sock') == [
+        'kubeadm', 'reset', '--force', '--cri-socket', 'unix:///run/containerd/containerd.sock']
+    assert cli.version_argv('kubeadm') == ['kubeadm', 'version', '--output', 'short']
+
+
+@pytest.mark.parametrize('stdout, expected', [
+    ('v1.34.12\n', (1, 34, 12)),
+    ('W0101 warning line\nv1.30.2\n', (1, 30, 2)),
+])
+def test_kubeadm_version(stdout, expected):
+    assert cli.parse_kubeadm_version(stdout) == expected
+
+
+def test_kubeadm_version_errors():
+    with pytest.raises(KubeadmConfigError, match='printed nothing'):
+        cli.parse_kubeadm_version('')
+
+
+@pytest.mark.parametrize('kubeadm, wanted, ok', [
+    ((1, 34, 12), (1, 34, 12), True),
+    ((1, 34, 12), (1, 33, 5), True),
+    ((1, 34, 12), (1, 35, 0), False),
+    ((1, 34, 12), (1, 32, 0), False),
+    ((1, 34, 12), (2, 34, 0), False),
+])
+def test_version_skew(kubeadm, wanted, ok):
+    if ok:
+        cli.check_version_skew(kubeadm, wanted)
+    else:
+        with pytest.raises(KubeadmConfigError, match='cannot be deployed by kubeadm 1.34.12'):
+            cli.check_version_skew(kubeadm, wanted)
+
+
+def test_server_and_endpoint_from_a_kubeconfig():
+    text = ('apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: AAAA\n'
+            '    server: https://10.213.0.10:6443\n  name: kubernetes\n')
+    assert cli.server_from_kubeconfig(text) == 'https://10.213.0.10:6443'
+    assert cli.endpoint_from_server('https://10.213.0.10:6443') == '10.213.0.10:6443'
+    assert cli.endpoint_from_server('https://[fd00::1]:6443/') == '[fd00::1]:6443'
+    assert cli.server_from_kubeconfig('') is None and cli.endpoint_from_server(None) is None
+
+
+def test_preflight_failure_is_read():
+    failure = cli.KubeadmFailure(PREFLIGHT_STDOUT, PREFLIGHT_STDERR)
+    assert failure.phase == 'preflight'
+    assert failure.error == 'error: error execution phase preflight: preflight checks failed'
+    assert failure.preflight_errors == [{
+        'check': 'KubeletVersion',
+        'message': "couldn't get kubelet version: cannot execute 'kubelet --version': executable "
+                   "file not found in $PATH"}]
+    advice = ' '.join(failure.advice('kubeadm join'))
+    assert 'static_package' in advice and 'container runtime' in advice
+    # klog prefixes are stripped from the tail
+    assert not any(line.startswith('W1122') for line in failure.tail())
+    assert failure.tail(2) == ['error: error execution phase preflight: preflight checks failed',
+                               'To see the stack trace of this error execute with --v=5 or higher']
+
+
+def test_leftover_failure_points_to_reset():
+    failure = cli.KubeadmFailure('', LEFTOVER_STDERR)
+    assert [item['check'] for item in failure.preflight_errors] == [
+        'FileAvailable--etc-kubernetes-manifests-kube-apiserver.yaml', 'Port-6443',
+        'DirAvailable--var-lib-etcd']
+    message = cli.failure_message('kubeadm init', failure, reset_done=None)
+    assert message.startswith('kubeadm init failed in phase preflight: error: error execution')
+    assert 'Port-6443: Port 6443 is in use' in message
+    assert 'edge.cluster.kubeadm_reset' in message
+
+
+def test_control_plane_timeout_advice():
+    failure = cli.KubeadmFailure(WAIT_CONTROL_PLANE_STDOUT, WAIT_CONTROL_PLANE_STDERR)
+    assert failure.phase == 'wait-control-plane'
+    assert 'context deadline exceeded' in failure.error
+    message = cli.failure_message('kubeadm init', failure, reset_done=True)
+    assert 'journalctl -u kubelet' in message and 'crictl ps -a' in message
+    assert 'cleaned with `kubeadm reset --force`' in message
+    assert 'failed too' in cli.failure_message('kubeadm init', failure, reset_done=False)
+
+
+def test_unknown_failure_still_says_something():
+    failure = cli.KubeadmFailure('', 'something odd happened\n')
+    assert failure.error == 'something odd happened'
+    assert failure.phase is None
+    assert 'kubeadm_reset' in failure.advice('kubeadm join')[0]
+    assert cli.KubeadmFailure('', '').error == 'no output'
+
+
+def test_write_private_file_is_0600_and_atomic(tmp_path):
+    target = tmp_path / 'sub' / 'kubeadm.yaml'
+    cli.write_private_file(str(target), 'secret: 1\n')
+    assert target.read_text() == 'secret: 1\n'
+    assert stat.S_IMODE(os.stat(target).st_mode) == 0o600
+    target.chmod(0o644)
+    cli.write_private_file(str(target), 'secret: 2\n')
+    assert stat.S_IMODE(os.stat(target).st_mode) == 0o600
+    assert [p.name for p in target.parent.iterdir()] == ['kubeadm.yaml']
+
+
+def test_kube_paths_leftovers(tmp_path):
+    paths = cli.KubePaths(etc=str(tmp_path / 'etc'), etcd=str(tmp_path / 'etcd'),
+                          kubelet=str(tmp_path / 'kubelet'))
+    assert paths.leftovers() == []
+    os.makedirs(paths.manifests)
+    os.makedirs(paths.etcd)
+    assert paths.leftovers() == []  # empty directories are what a prepared node has
+    open(os.path.join(paths.manifests, 'kube-apiserver.yaml'), 'w').close()
+    open(os.path.join(paths.etcd, 'member'), 'w').close()
+    os.makedirs(os.path.dirname(paths.ca_cert))
+    open(paths.ca_cert, 'w').close()
+    assert paths.leftovers() == [paths.ca_cert, paths.manifests, paths.etcd]
+
+
+def test_load_yaml_document_without_pyyaml(monkeypatch):
+    import builtins
+    real_import = builtins.__import__
+
+    def no_yaml(name, *args, **kwargs):
+        if name == 'yaml':
+            raise ImportError('no yaml here')
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, '__import__', no_yaml)
+    seen = []
+
+    def convert(text):
+        seen.append(text)
+        return '{"kind": "ClusterConfiguration", "metadata": {"labels": {"x": "y"}}, "a": 1}'
+
+    assert cli.load_yaml_document('kind: ClusterConfiguration\na: 1\n', convert) == {
+        'kind': 'ClusterConfiguration', 'a': 1}
+    assert seen == ['kind: ClusterConfiguration\na: 1\n']
+    with pytest.raises(ValueError, match='no YAML reader'):
+        cli.load_yaml_document('a: 1')
+    assert cli.kubectl_yaml_to_json_args()[:3] == ['label', '--local', '--filename']
+
+
+class FakeResponse:
+    def __init__(self, body, status=200):
+        self.body, self.status = body, status
+
+    def read(self, size):
+        return self.body[:size]
+
+
+def test_kubelet_healthy_retries_until_ok():
+    answers = [OSError('refused'), FakeResponse(b'not yet', 500), FakeResponse(b'ok')]
+    clock = [0.0]
+
+    def opener(url, timeout):
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def sleep(seconds):
+        clock[0] += seconds
+
+    assert cli.kubelet_healthy(wait=30, opener=opener, sleep=sleep, clock=lambda: clock[0])
+    assert clock[0] == 4
+
+
+def test_kubelet_unhealthy_gives_up():
+    clock = [0.0]
+
+    def opener(url, timeout):
+        raise OSError('refused')
+
+    def sleep(seconds):
+        clock[0] += seconds
+
+    assert not cli.kubelet_healthy(wait=5, opener=opener, sleep=sleep, clock=lambda: clock[0])
+    assert clock[0] == 6
