@@ -140,14 +140,15 @@ def test_plan_selects_only_our_chains_and_jumps():
     }
     for step in steps:
         assert 'SITE-FIREWALL' not in step and 'MASQUERADE' not in step and '--dport' not in step
-    deletes = [step for step in steps if step[4] == '-D']
-    assert all(r.is_ours(r.rule_target(step[6:]), r.DEFAULT_CHAIN_PREFIXES) for step in deletes)
+    assert all(step[:2] == ['-w', '-t'] for step in steps)
+    deletes = [step for step in steps if step[3] == '-D']
+    assert all(r.is_ours(r.rule_target(step[5:]), r.DEFAULT_CHAIN_PREFIXES) for step in deletes)
     assert len(deletes) == 10
-    assert not any(step[4] in ('-F', '-X') and not r.is_ours(step[5], r.DEFAULT_CHAIN_PREFIXES)
-                   for step in steps)
-    # built-in chains are never flushed
-    assert not any(step[4] == '-F' and step[5] in ('INPUT', 'FORWARD', 'OUTPUT', 'PREROUTING',
-                                                   'POSTROUTING') for step in steps)
+    flushed = [step[4] for step in steps if step[3] == '-F']
+    removed = [step[4] for step in steps if step[3] == '-X']
+    assert flushed == removed and len(flushed) == 14
+    # only our chains are flushed or deleted, never a built-in or someone else's chain
+    assert all(r.is_ours(chain, r.DEFAULT_CHAIN_PREFIXES) for chain in flushed)
 
 
 def test_executing_the_plan_cleans_our_chains_and_keeps_the_rest():
