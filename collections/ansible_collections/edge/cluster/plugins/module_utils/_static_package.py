@@ -192,7 +192,7 @@ def _read_nested(fileobj, where, staging, prefix, flatten_under=None):
                 name = _member_name(info.name, where)
                 if info.isdir() or not name:
                     continue
-                folder, _, base = name.rpartition('/')
+                folder, _sep, base = name.rpartition('/')
                 if folder and folder != flatten_under:
                     raise PackageError('%s has %r in an unexpected folder: expected plain files%s'
                                        % (where, info.name, ' or %s/<file>' % flatten_under if flatten_under else ''))
@@ -236,7 +236,7 @@ def read_package(path, staging=None):
                 name = _member_name(info.name, label)
                 if not name:
                     continue
-                head, _, rel = name.partition('/')
+                head, _sep, rel = name.partition('/')
                 if top is None:
                     top = head
                 elif head != top:
@@ -481,7 +481,7 @@ def desired_files(record, opts):
     """Every file the package puts on the node, with its wanted sha256 or content."""
     wanted = []
     for key, member in sorted(record['files'].items()):
-        group, _, name = key.partition('/')
+        group, _sep, name = key.partition('/')
         folder = {'bin': opts.bin_dir, 'cni': opts.cni_bin_dir, 'container': opts.runtime_bin_dir}[group]
         kind = {'bin': 'bin', 'cni': 'cni', 'container': 'runtime'}[group]
         wanted.append(Desired(os.path.join(folder, name), 0o755, kind, sha256=member['sha256'],
@@ -804,8 +804,8 @@ def install(request, machine, run, download=None):
                 result['transfer_required'] = True
                 return result
             raise PackageError('package %s has sha256 %s, but %s says %s: the file is corrupt or not the '
-                               'package you meant; nothing was changed' % (request.url or source, actual,
-                                                                              expected_from, expected))
+                               'package you meant; nothing was changed'
+                               % (request.url or source, actual, expected_from, expected))
         if record and record['package'].get('sha256') == actual:
             changes = plan(desired_files(record, opts))
             if not _needs_package(changes):

@@ -85,6 +85,16 @@ options:
     type: list
     elements: str
     default: []
+  _entries:
+    description:
+      - Internal to the action plugin, do not set. The image list it read on the controller.
+    type: list
+    elements: dict
+  _transfer:
+    description:
+      - Internal to the action plugin, do not set. Whether the archives are still on the controller.
+    type: bool
+    default: false
 notes:
   - Needs root on the node (C(become=true)) to reach containerd's socket.
 requirements:
@@ -92,7 +102,7 @@ requirements:
 seealso:
   - module: edge.cluster.static_package
 author:
-  - edge.cluster maintainers
+  - edge.cluster maintainers (@edge-cluster)
 """
 
 EXAMPLES = r"""

@@ -47,7 +47,7 @@ options:
       node's clock minus this.
     type: float
 author:
-  - edge.cluster maintainers
+  - edge.cluster maintainers (@edge-cluster)
 """
 
 EXAMPLES = r"""
@@ -83,8 +83,8 @@ kernel_modules:
 modprobe: {description: Path of modprobe (null when absent)., returned: success, type: str}
 sysctls: {description: Current value per key (whitespace normalised; null when the kernel lacks it)., returned: success,
           type: dict, sample: {net.ipv4.ip_forward: "1"}}
-bad_sysctl_keys: {description: Keys that cannot be right (non-ASCII, bad characters) with the reason., returned: success,
-                  type: dict}
+bad_sysctl_keys: {description: "Keys that cannot be right (non-ASCII, bad characters), with the reason.",
+                  returned: success, type: dict}
 listeners:
   description: The given ports something listens on, with the processes' names.
   returned: success

@@ -123,6 +123,15 @@ options:
     description: The record of the last install, used to compare installed files without opening the package.
     type: path
     default: /var/lib/edge-cluster/static-package.json
+  _transfer:
+    description:
+      - Internal to the action plugin, do not set. Whether the module may answer that it needs the controller file.
+    type: bool
+    default: false
+  _cache_as:
+    description:
+      - Internal to the action plugin, do not set. Where to keep a copy it sent, once verified.
+    type: path
 notes:
   - Needs root on the node (C(become=true)).
   - Files a previous package installed that the new one does not carry, or files left in an old O(bin_dir), are not
@@ -137,7 +146,7 @@ seealso:
     description: The layout this module reads (edge-install/bin, cni, container).
     link: https://github.com/superedge/edgeadm
 author:
-  - edge.cluster maintainers
+  - edge.cluster maintainers (@edge-cluster)
 """
 
 EXAMPLES = r"""
@@ -172,7 +181,7 @@ package:
     sha256: {description: The archive's sha256., type: str, sample: 71f1ba12cea1d3d4119a50a1bed868892af83ddc1eb37c51ceaa887725902ac5}
     arch: {description: Package architecture (Go name)., type: str, sample: amd64}
     kubernetes_version: {description: The Kubernetes version., type: str, sample: v1.34.12}
-    versions: {description: Versions of every component, from the manifest., type: dict}
+    versions: {description: "Versions of every component, from the manifest.", type: dict}
 versions:
   description: Installed versions of every component, from the package manifest.
   returned: success

@@ -89,7 +89,7 @@ def write_package(path, members=None, manifest=None, arch='amd64', extra=None, t
     """Write a package to path; return its sha256. extra: list of (TarInfo, bytes|None) added raw."""
     members = package_members(arch) if members is None else members
     manifest = manifest_for(members, arch) if manifest is None else manifest
-    entries = [(rel, data) for rel, data in members.items()]
+    entries = list(members.items())
     manifest_entry = ('manifest.json', json.dumps(manifest, indent=2, sort_keys=True).encode())
     entries = ([manifest_entry] + entries) if manifest_first else (entries + [manifest_entry])
     with tarfile.open(path, 'w:gz') as tar:

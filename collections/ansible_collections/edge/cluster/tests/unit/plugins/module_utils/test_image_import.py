@@ -24,7 +24,7 @@ from ansible_collections.edge.cluster.tests.unit.plugins.module_utils.package_fa
     oci_archive,
 )
 
-KUBEADM = ['registry.k8s.io/kube-apiserver:v1.34.12', 'registry.k8s.io/pause:3.10.1']
+KUBEADM = ('registry.k8s.io/kube-apiserver:v1.34.12', 'registry.k8s.io/pause:3.10.1')
 ZSTD = shutil.which('zstd')
 
 
@@ -227,7 +227,7 @@ def test_zstd_without_the_zstd_binary_says_what_to_install(node, tmp_path):
 
 
 def test_missing_image_fails_before_any_import(node, bundle):
-    node.kubeadm_images = KUBEADM + ['registry.k8s.io/etcd:3.6.5-0', 'registry.k8s.io/coredns/coredns:v1.12.1']
+    node.kubeadm_images = list(KUBEADM) + ['registry.k8s.io/etcd:3.6.5-0', 'registry.k8s.io/coredns/coredns:v1.12.1']
     with pytest.raises(ii.ImageError) as raised:
         run(node, bundle.request())
     message = str(raised.value)
@@ -238,7 +238,7 @@ def test_missing_image_fails_before_any_import(node, bundle):
 
 def test_required_images_already_present_need_no_bundle_entry(node, bundle):
     node.images['registry.k8s.io/etcd:3.6.5-0'] = 'sha256:' + 'e' * 64
-    node.kubeadm_images = KUBEADM + ['registry.k8s.io/etcd:3.6.5-0']
+    node.kubeadm_images = list(KUBEADM) + ['registry.k8s.io/etcd:3.6.5-0']
     assert 'registry.k8s.io/etcd:3.6.5-0' in run(node, bundle.request())['present']
 
 
