@@ -12,13 +12,15 @@ lines, the failed phase, and what to do next.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
 import tempfile
 import time
 import urllib.error
-import urllib.request
+
+from ansible.module_utils.urls import open_url
 
 from ansible_collections.edge.cluster.plugins.module_utils._kubeadm_config import (
     DEFAULT_CRI_SOCKET,
@@ -125,7 +127,7 @@ def kubectl_yaml_to_json_args():
 def kubelet_healthy(url=KUBELET_HEALTHZ, timeout=5.0, wait=0, sleep=time.sleep,
                     clock=time.monotonic, opener=None):
     """True when the kubelet's local healthz answers "ok" (retrying for up to wait seconds)."""
-    opener = opener or urllib.request.urlopen
+    opener = opener or open_url
     deadline = clock() + max(wait, 0)
     while True:
         try:
@@ -133,7 +135,7 @@ def kubelet_healthy(url=KUBELET_HEALTHZ, timeout=5.0, wait=0, sleep=time.sleep,
             body = response.read(64).decode('ascii', 'replace').strip()
             if getattr(response, 'status', 200) == 200 and body == 'ok':
                 return True
-        except (urllib.error.URLError, OSError, ValueError):
+        except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError):
             pass
         if clock() >= deadline:
             return False
@@ -205,12 +207,30 @@ def endpoint_from_server(url):
 
 # ---------------------------------------------------------------- failures
 
-class KubeadmFailure(object):
-    """What a failed kubeadm run said: phase, [ERROR ...] checks, last error line, tail."""
+MASK = '********'
 
-    def __init__(self, stdout, stderr):
-        lines = [_KLOG_RE.sub('', line.rstrip()) for line in
-                 ((stdout or '') + '\n' + (stderr or '')).splitlines()]
+
+def scrub(text, secrets):
+    """text with every secret (and a token's secret half on its own) replaced by MASK."""
+    text = text or ''
+    for secret in secrets:
+        if not secret:
+            continue
+        parts = [secret] + ([secret.split('.', 1)[1]] if '.' in secret else [])
+        for part in parts:
+            text = text.replace(part, MASK)
+    return text
+
+
+class KubeadmFailure(object):
+    """What a failed kubeadm run said: phase, [ERROR ...] checks, last error line, tail.
+
+    secrets: values to mask in everything kept (kubeadm is told not to print them; this is
+    the second line of defence, for messages that quote the configuration)."""
+
+    def __init__(self, stdout, stderr, secrets=()):
+        text = scrub((stdout or '') + '\n' + (stderr or ''), secrets)
+        lines = [_KLOG_RE.sub('', line.rstrip()) for line in text.splitlines()]
         self.lines = [line for line in lines if line.strip()]
         self.preflight_errors = []
         self.phase = None

@@ -305,6 +305,23 @@ def _normalize_extra_args(doc, kind):
 
 # ---------------------------------------------------------------- passthrough
 
+def passthrough_secrets(config):
+    """Secret values a user put in the (logged) passthrough, so the module can mask them in
+    its own output before refusing them."""
+    found = []
+    if not isinstance(config, dict):
+        return found
+    for kind, doc in config.items():
+        for path in SECRET_PATHS.get(kind, ()):
+            value = _get(doc, path) if isinstance(doc, dict) else None
+            if path == ('bootstrapTokens',) and isinstance(value, list):
+                found.extend(str(item.get('token')) for item in value
+                             if isinstance(item, dict) and item.get('token'))
+            elif isinstance(value, (str, int)) and str(value):
+                found.append(str(value))
+    return found
+
+
 def validate_passthrough(config, kinds):
     """config: {Kind: {...}} from the user. Returns a normalised deep copy or raises."""
     if config is None:

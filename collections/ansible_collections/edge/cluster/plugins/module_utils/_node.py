@@ -32,9 +32,9 @@ def validate_key(key, what, node):
     """A qualified name: [prefix/]name, prefix a DNS subdomain, name up to 63 characters."""
     if not isinstance(key, str) or not key:
         raise NodeSpecError('node %s: %s key %r must be a non-empty string' % (node, what, key))
-    prefix, _, name = key.rpartition('/')
-    if ('/' in key and not prefix) or (prefix and (len(prefix) > 253
-                                                    or not _DNS_SUBDOMAIN_RE.match(prefix))):
+    prefix, dummy, name = key.rpartition('/')
+    bad_prefix = prefix and (len(prefix) > 253 or not _DNS_SUBDOMAIN_RE.match(prefix))
+    if ('/' in key and not prefix) or bad_prefix:
         raise NodeSpecError('node %s: %s key %r has an invalid prefix: it must be a lower-case '
                             'DNS subdomain such as superedge.io' % (node, what, key))
     if len(name) > 63 or not _NAME_PART_RE.match(name):

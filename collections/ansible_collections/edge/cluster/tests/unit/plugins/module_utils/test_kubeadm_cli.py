@@ -20,17 +20,26 @@ from ansible_collections.edge.cluster.plugins.module_utils._kubeadm_config impor
 # Recorded from kubeadm v1.34.12 (`kubeadm join phase preflight` on a host without kubelet,
 # with an unreachable CRI socket): stdout, then stderr.
 PREFLIGHT_STDOUT = '[preflight] Running pre-flight checks\n'
-PREFLIGHT_STDERR = '''\
-W1122 18:46:00.154661   11348 checks.go:1046] [preflight] WARNING: Couldn't create the interface used for talking to the container runtime: failed to create new CRI runtime service: validate service connection: validate CRI v1 runtime API for endpoint "unix:///run/nonexistent/containerd.sock": rpc error: code = Unavailable desc = connection error: desc = "transport: Error while dialing: dial unix /run/nonexistent/containerd.sock: connect: no such file or directory"
-\t[WARNING SystemVerification]: cgroups v1 support is in maintenance mode, please migrate to cgroups v2
-\t[WARNING Hostname]: hostname "probe-node" could not be reached
-\t[WARNING Service-Kubelet]: kubelet service is not enabled, please run 'systemctl enable kubelet.service'
-[preflight] Some fatal errors occurred:
-\t[ERROR KubeletVersion]: couldn't get kubelet version: cannot execute 'kubelet --version': executable file not found in $PATH
-[preflight] If you know what you are doing, you can make a check non-fatal with `--ignore-preflight-errors=...`
-error: error execution phase preflight: preflight checks failed
-To see the stack trace of this error execute with --v=5 or higher
-'''
+PREFLIGHT_STDERR = (
+    "W1122 18:46:00.154661   11348 checks.go:1046] [preflight] WARNING: Couldn't create the int"
+    'erface used for talking to the container runtime: failed to create new CRI runtime service'
+    ': validate service connection: validate CRI v1 runtime API for endpoint "unix:///run/nonex'
+    'istent/containerd.sock": rpc error: code = Unavailable desc = connection error: desc = "tr'
+    'ansport: Error while dialing: dial unix /run/nonexistent/containerd.sock: connect: no such'
+    ' file or directory"\n'
+    '\t[WARNING SystemVerification]: cgroups v1 support is in maintenance mode, please migrate '
+    'to cgroups v2\n'
+    '\t[WARNING Hostname]: hostname "probe-node" could not be reached\n'
+    "\t[WARNING Service-Kubelet]: kubelet service is not enabled, please run 'systemctl enable "
+    "kubelet.service'\n"
+    '[preflight] Some fatal errors occurred:\n'
+    "\t[ERROR KubeletVersion]: couldn't get kubelet version: cannot execute 'kubelet --version'"
+    ': executable file not found in $PATH\n'
+    '[preflight] If you know what you are doing, you can make a check non-fatal with `--ignore-'
+    'preflight-errors=...`\n'
+    'error: error execution phase preflight: preflight checks failed\n'
+    'To see the stack trace of this error execute with --v=5 or higher\n'
+)
 
 # Modelled on kubeadm 1.34's preflight output for a node initialised before (same line format
 # as the recording above).
@@ -55,7 +64,8 @@ WAIT_CONTROL_PLANE_STDOUT = '''\
 WAIT_CONTROL_PLANE_STDERR = '''\
 A control plane component may have crashed or exited when started by the container runtime.
 To troubleshoot, list all containers using your preferred container runtimes CLI.
-error: error execution phase wait-control-plane: failed while waiting for the control plane to start: kube-apiserver check failed at https://10.213.0.10:6443/livez: context deadline exceeded
+error: error execution phase wait-control-plane: failed while waiting for the control plane to \
+start: kube-apiserver check failed at https://10.213.0.10:6443/livez: context deadline exceeded
 To see the stack trace of this error execute with --v=5 or higher
 '''
 
@@ -238,3 +248,14 @@ def test_kubelet_unhealthy_gives_up():
 
     assert not cli.kubelet_healthy(wait=5, opener=opener, sleep=sleep, clock=lambda: clock[0])
     assert clock[0] == 6
+
+
+def test_secrets_are_scrubbed_from_kubeadm_output():
+    stdout = ('[bootstrap-token] Using token: abcdef.0123456789abcdef\n'
+              'secret half 0123456789abcdef alone\n')
+    stderr = 'error: certificate key %s is wrong\n' % ('c' * 64)
+    failure = cli.KubeadmFailure(stdout, stderr, ('abcdef.0123456789abcdef', 'c' * 64, None))
+    text = '\n'.join(failure.lines)
+    assert '0123456789abcdef' not in text and 'c' * 64 not in text
+    assert '[bootstrap-token] Using token: ********' in text
+    assert cli.scrub('nothing to hide', ()) == 'nothing to hide'

@@ -503,3 +503,12 @@ def test_good_values_pass():
     assert kc.validate_cidrs('10.244.0.0/16,fd00:10:244::/56', 'x')
     assert kc.validate_san('*.edge.test') and kc.validate_san('fd00::1')
     assert kc.validate_ca_cert_hash('SHA256:' + 'AB' * 32) == 'sha256:' + 'ab' * 32
+
+
+def test_passthrough_secrets_are_found_for_masking():
+    config = {'InitConfiguration': {'bootstrapTokens': [{'token': TOKEN}, {'ttl': '1h'}],
+                                    'certificateKey': CERT_KEY},
+              'JoinConfiguration': {'discovery': {'tlsBootstrapToken': 'x' * 23}},
+              'ClusterConfiguration': {'clusterName': 'not-a-secret'}}
+    assert kc.passthrough_secrets(config) == [TOKEN, CERT_KEY, 'x' * 23]
+    assert kc.passthrough_secrets(None) == [] and kc.passthrough_secrets({'X': 'y'}) == []

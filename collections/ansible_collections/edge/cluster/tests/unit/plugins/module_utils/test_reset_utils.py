@@ -43,7 +43,8 @@ COMMIT
 -A FORWARD -j ACCEPT
 -A OUTPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
 -A FLANNEL-FWD -s 10.244.0.0/16 -m comment --comment "flanneld forward" -j ACCEPT
--A KUBE-FIREWALL ! -s 127.0.0.0/8 -d 127.0.0.0/8 -m comment --comment "block incoming localnet connections" -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP
+-A KUBE-FIREWALL ! -s 127.0.0.0/8 -d 127.0.0.0/8 -m comment --comment "block incoming localnet \
+connections" -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP
 -A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark 0x4000/0x4000 -j ACCEPT
 -A SITE-FIREWALL -s 10.213.0.0/24 -j ACCEPT
 COMMIT
@@ -188,13 +189,14 @@ def test_iptables_binaries_prefer_each_backend():
 
 # ---------------------------------------------------------------- links, mounts, nft
 
+# `ip -o link show`, each line cut after the fields that matter (the real ones are longer).
 IP_LINK = '''\
-1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN mode DEFAULT group default qlen 1000\\    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00
-2: eth0@if12: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP mode DEFAULT group default qlen 1000\\    link/ether 52:54:00:12:34:56 brd ff:ff:ff:ff:ff:ff link-netnsid 0
-3: flannel.1: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1450 qdisc noqueue state UNKNOWN mode DEFAULT group default \\    link/ether 7a:1b:2c:3d:4e:5f brd ff:ff:ff:ff:ff:ff
-4: cni0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1450 qdisc noqueue state UP mode DEFAULT group default qlen 1000\\    link/ether 1a:2b:3c:4d:5e:6f brd ff:ff:ff:ff:ff:ff
-5: veth1a2b3c4d@if2: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1450 qdisc noqueue master cni0 state UP mode DEFAULT group default \\    link/ether aa:bb:cc:dd:ee:ff brd ff:ff:ff:ff:ff:ff link-netns cni-1234
-6: site0: <BROADCAST,MULTICAST> mtu 1500 qdisc noop state DOWN mode DEFAULT group default qlen 1000\\    link/ether 02:00:00:00:00:01 brd ff:ff:ff:ff:ff:ff
+1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN mode DEFAULT
+2: eth0@if12: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP mode DEFAULT
+3: flannel.1: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1450 qdisc noqueue state UNKNOWN mode DEFAULT
+4: cni0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1450 qdisc noqueue state UP mode DEFAULT group default
+5: veth1a2b3c4d@if2: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1450 qdisc noqueue master cni0 state UP
+6: site0: <BROADCAST,MULTICAST> mtu 1500 qdisc noop state DOWN mode DEFAULT group default qlen 1000
 '''
 
 
@@ -380,6 +382,7 @@ def test_a_dirty_node_is_planned_cleaned_and_proven_clean(tmp_path):
     assert not node.kubelet_active
     assert node.links == ['lo', 'eth0', 'veth1a2b3c4d', 'site0']
     assert (paths['etc-kubernetes']).is_dir() and list(paths['etc-kubernetes'].iterdir()) == []
+
     def first(predicate):
         return next(i for i, call in enumerate(node.calls) if predicate(call))
 
@@ -435,5 +438,5 @@ def test_failures_become_warnings(tmp_path):
 ])
 def test_containerd_address(socket, address):
     assert r.containerd_address(socket) == address
-    assert r.ctr_list_argv('ctr', address) == ['ctr', '--address', address, '--namespace', 'k8s.io',
-                                                'containers', 'list', '--quiet']
+    assert r.ctr_list_argv('ctr', address) == [
+        'ctr', '--address', address, '--namespace', 'k8s.io', 'containers', 'list', '--quiet']
