@@ -212,7 +212,7 @@ def go_build(cache, name, pkgs, ldflags, gov, progress, cgo=False):
     tmp = out + ".part"
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
-    env = dict(os.environ, CGO_ENABLED="1" if cgo else "0", GOFLAGS="-mod=readonly", GOTOOLCHAIN="local",
+    env = dict(os.environ, CGO_ENABLED="1" if cgo else "0", GOFLAGS="-mod=readonly -buildvcs=false", GOTOOLCHAIN="local",
                # go.sum is committed and checked; the checksum database is not reachable from here
                GOSUMDB="off", GOPROXY=os.environ.get("GOPROXY", "https://proxy.golang.org"))
     argv = ["go", "build", "-v", "-trimpath", "-ldflags", ("-s -w " + ldflags).strip(), "-o", tmp + "/"] + pkgs
