@@ -315,6 +315,16 @@ def failure_message(action, failure, reset_done=None):
     return '. '.join(parts)
 
 
+def locate_binary(module, name_or_path):
+    """Absolute path of an executable (a name looked up in PATH and the bin dirs, or a path), or
+    None when there is none."""
+    if os.sep in name_or_path:
+        return name_or_path if os.path.isfile(name_or_path) and os.access(name_or_path, os.X_OK) \
+            else None
+    return module.get_bin_path(name_or_path, opt_dirs=['/usr/local/bin', '/usr/bin',
+                                                       '/usr/local/sbin', '/usr/sbin'])
+
+
 def find_binary(module, name_or_path, what):
     """Absolute path of a binary option (name looked up in PATH, or a path), or fail_json."""
     if os.sep in name_or_path:

@@ -286,6 +286,7 @@ from ansible_collections.edge.cluster.plugins.module_utils._kubeadm_cli import (
     find_binary,
     init_argv,
     kubectl_yaml_to_json_args,
+    locate_binary,
     load_yaml_document,
     parse_kubeadm_version,
     read_text,
@@ -491,8 +492,16 @@ def run_module(module):
     except (KubeadmConfigError, DurationError, BootstrapTokenError) as exc:
         module.fail_json(msg=str(exc))
     run = module_runner(module)
-    kubeadm = find_binary(module, params['kubeadm'], 'kubeadm')
-    kubeadm_version = _kubeadm_version(module, run, kubeadm)
+    kubeadm = locate_binary(module, params['kubeadm'])
+    if kubeadm is None and module.check_mode and opts['kubernetes_version']:
+        # A check-mode run of a whole flow on fresh machines: the static package that brings
+        # kubeadm is not installed yet either. Judge by the requested version alone.
+        module.warn('kubeadm (%s) is not installed yet; check mode assumes it will match '
+                    'kubernetes_version %s' % (params['kubeadm'], opts['kubernetes_version']))
+        kubeadm_version = parse_version(opts['kubernetes_version'])
+    else:
+        kubeadm = find_binary(module, params['kubeadm'], 'kubeadm')
+        kubeadm_version = _kubeadm_version(module, run, kubeadm)
     if not opts['kubernetes_version']:
         opts['kubernetes_version'] = 'v%d.%d.%d' % kubeadm_version
     try:

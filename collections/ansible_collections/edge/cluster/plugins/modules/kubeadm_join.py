@@ -200,6 +200,7 @@ from ansible_collections.edge.cluster.plugins.module_utils._kubeadm_cli import (
     find_binary,
     join_argv,
     kubelet_healthy,
+    locate_binary,
     parse_kubeadm_version,
     reset_argv,
     version_argv,
@@ -342,15 +343,22 @@ def run_module(module):
     except (KubeadmConfigError, BootstrapTokenError) as exc:
         module.fail_json(msg=str(exc))
     run = module_runner(module)
-    kubeadm = find_binary(module, params['kubeadm'], 'kubeadm')
-    rc, stdout, stderr = run(version_argv(kubeadm))
-    if rc != 0:
-        raise CommandError('kubeadm version failed: %s' % (stderr or stdout).strip(),
-                           version_argv(kubeadm), rc, stdout, stderr)
-    try:
-        api_version = api_version_for(parse_kubeadm_version(stdout))
-    except KubeadmConfigError as exc:
-        module.fail_json(msg=str(exc))
+    kubeadm = locate_binary(module, params['kubeadm'])
+    api_version = None
+    if kubeadm is None and module.check_mode:
+        # Check mode on a fresh machine: the static package is not installed yet either.
+        module.warn('kubeadm (%s) is not installed yet; check mode checks the join inputs only'
+                    % params['kubeadm'])
+    else:
+        kubeadm = find_binary(module, params['kubeadm'], 'kubeadm')
+        rc, stdout, stderr = run(version_argv(kubeadm))
+        if rc != 0:
+            raise CommandError('kubeadm version failed: %s' % (stderr or stdout).strip(),
+                               version_argv(kubeadm), rc, stdout, stderr)
+        try:
+            api_version = api_version_for(parse_kubeadm_version(stdout))
+        except KubeadmConfigError as exc:
+            module.fail_json(msg=str(exc))
 
     result = dict(changed=False, joined=False, node_name=opts['node_name'],
                   reset_before_join=False, control_plane=params['control_plane'])

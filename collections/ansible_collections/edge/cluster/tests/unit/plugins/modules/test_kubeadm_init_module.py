@@ -297,3 +297,24 @@ def test_kubernetes_version_defaults_to_kubeadms(run_module, node):
                                               kubernetes_version=None))
     assert rc == 0
     assert result['kubeadm_config']['ClusterConfiguration']['kubernetesVersion'] == 'v1.34.12'
+
+
+def _no_kubeadm(monkeypatch):
+    monkeypatch.setattr(AnsibleModule, 'get_bin_path',
+                        lambda self, name, required=False, opt_dirs=None:
+                        None if name == 'kubeadm' else '/usr/bin/' + name)
+
+
+def test_check_mode_before_the_static_package_is_installed(run_module, node, monkeypatch, warnings):
+    _no_kubeadm(monkeypatch)
+    rc, result = run_module(module.main, args(node, _ansible_check_mode=True))
+    assert rc == 0, result
+    assert result['changed'] is True and result['api_version'] == 'kubeadm.k8s.io/v1beta4'
+    assert node.calls == []
+    assert any('not installed yet' in w for w in warnings)
+
+
+def test_without_kubeadm_a_real_run_fails_clearly(run_module, node, monkeypatch):
+    _no_kubeadm(monkeypatch)
+    rc, result = run_module(module.main, args(node))
+    assert rc == 1 and 'kubeadm not found in PATH' in result['msg']

@@ -281,3 +281,14 @@ def test_failed_join_reports_and_resets(run_module, node):
     assert 'choose another node_name' in result['msg']
     assert node.commands()[-2:] == ['join', 'reset']
     assert not os.path.exists(args(node)['config_path'])
+
+
+def test_check_mode_before_the_static_package_is_installed(run_module, node, monkeypatch):
+    monkeypatch.setattr(AnsibleModule, 'get_bin_path',
+                        lambda self, name, required=False, opt_dirs=None:
+                        None if name == 'kubeadm' else '/usr/bin/' + name)
+    rc, result = run_module(module.main, args(node, _ansible_check_mode=True))
+    assert rc == 0 and result['changed'] is True
+    assert len(node.discovered) == 1 and node.calls == []
+    rc, result = run_module(module.main, args(node))
+    assert rc == 1 and 'kubeadm not found' in result['msg']
