@@ -32,7 +32,9 @@ def test_plugins_found():
     assert ('filter', 'edge.cluster.ca_cert_hash') in PLUGINS
 
 
-@pytest.mark.parametrize('plugin_type', sorted(set(PLUGIN_DIRS.values())))
+@pytest.mark.parametrize('plugin_type', sorted(
+    kind for directory, kind in PLUGIN_DIRS.items()
+    if (COLLECTION / 'plugins' / directory).is_dir()))
 def test_ansible_doc_lists_every_plugin_file(plugin_type):
     listed = json.loads(run(['ansible-doc', '-t', plugin_type, '--list', '--json',
                              'edge.cluster']).stdout)
@@ -45,7 +47,7 @@ def test_ansible_doc_renders(plugin_type, name):
     data = json.loads(run(['ansible-doc', '-t', plugin_type, '--json', name]).stdout)[name]
     doc = data['doc']
     assert doc['short_description'] and doc['description']
-    assert doc['author'] and doc['version_added'] == '0.1.0'
+    assert doc['author'] and doc.get('version_added'), 'author and version_added are needed'
     assert data['examples'].strip(), 'EXAMPLES is empty'
     assert data['return'], 'RETURN is empty'
     text = run(['ansible-doc', '-t', plugin_type, name]).stdout
