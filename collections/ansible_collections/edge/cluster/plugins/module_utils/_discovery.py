@@ -31,6 +31,7 @@ import json
 import re
 import socket
 import ssl
+import time
 
 from ansible_collections.edge.cluster.plugins.module_utils._ca_cert_hash import (
     CACertHashError,
@@ -300,3 +301,28 @@ def discover(host, port, token_id, token_secret, pins, timeout=10.0, fetch=None)
         raise DiscoveryError('changed', 'cluster-info changed between the first request and the '
                              'one verified against the pinned CA; run again')
     return {'ca_cert_hash': matched, 'server': server}
+
+
+# Worth waiting for: the bootstrap signer adds a new token's signature to cluster-info a few
+# seconds after the token is created, and an API server may be restarting. A wrong pin, a
+# wrong secret or a refused anonymous read do not get better with time.
+RETRYABLE = ('unknown_token', 'unreachable', 'changed')
+
+
+def discover_with_retry(host, port, token_id, token_secret, pins, timeout=10.0, wait=60,
+                        fetch=None, sleep=time.sleep, clock=time.monotonic, interval=3.0):
+    """discover(), retried on RETRYABLE failures for up to wait seconds (kubeadm's own
+    discovery keeps trying for minutes). The last error says how long it tried."""
+    deadline = clock() + max(wait, 0)
+    attempts = 0
+    while True:
+        attempts += 1
+        try:
+            return discover(host, port, token_id, token_secret, pins, timeout=timeout, fetch=fetch)
+        except DiscoveryError as exc:
+            left = deadline - clock()
+            if exc.kind not in RETRYABLE or left <= 0:
+                if attempts > 1:
+                    exc.msg = '%s (after %d attempts over %ds)' % (exc.msg, attempts, wait)
+                raise
+            sleep(min(interval, left))

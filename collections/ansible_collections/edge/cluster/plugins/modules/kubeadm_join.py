@@ -100,6 +100,13 @@ options:
     description: Seconds allowed for the TCP connection and TLS handshake of each discovery request.
     type: int
     default: 10
+  discovery_wait:
+    description:
+      - Seconds the discovery checks are retried while the endpoint is unreachable or cluster-info carries no
+        signature for the token yet (the control plane signs a new token a few seconds after it is made).
+      - A wrong CA hash or token secret fails at once.
+    type: int
+    default: 60
   kubelet_wait:
     description: Seconds to wait for the kubelet of an already joined node to report healthy.
     type: int
@@ -190,7 +197,7 @@ from ansible_collections.edge.cluster.plugins.module_utils._command import (
 )
 from ansible_collections.edge.cluster.plugins.module_utils._discovery import (
     DiscoveryError,
-    discover,
+    discover_with_retry,
 )
 from ansible_collections.edge.cluster.plugins.module_utils._kubeadm_cli import (
     KUBEADM_COMMON_ARGS,
@@ -227,7 +234,7 @@ from ansible_collections.edge.cluster.plugins.module_utils._reset import (
 
 # Seams for the unit tests (a temporary tree, a local TLS server, a fake cleaner).
 PATHS = KubePaths()
-DISCOVER = discover
+DISCOVER = discover_with_retry
 KUBELET_HEALTHY = kubelet_healthy
 CLEANER = NodeCleaner
 
@@ -254,6 +261,8 @@ def _validate(params):
     validate_passthrough(params['config'], JOIN_KINDS)
     if params['discovery_timeout'] <= 0:
         raise KubeadmConfigError('discovery_timeout must be a positive number of seconds')
+    if params['discovery_wait'] < 0:
+        raise KubeadmConfigError('discovery_wait must be 0 or more seconds')
     opts['registered'] = _registered_from(params['cluster_nodes'], opts['node_name'])
     return opts
 
@@ -369,7 +378,8 @@ def run_module(module):
     try:
         result['discovery'] = DISCOVER(opts['host'], opts['port'], opts['token_id'],
                                        opts['token_secret'], opts['ca_cert_hashes'],
-                                       timeout=float(params['discovery_timeout']))
+                                       timeout=float(params['discovery_timeout']),
+                                       wait=params['discovery_wait'])
     except DiscoveryError as exc:
         module.fail_json(msg='cannot join %s: %s. Nothing on this node was changed'
                              % (params['api_server_endpoint'], exc.msg), discovery_error=exc.kind)
@@ -422,6 +432,7 @@ def main():
         config=dict(type='dict', default={}),
         cluster_nodes=dict(type='raw'),
         discovery_timeout=dict(type='int', default=10),
+        discovery_wait=dict(type='int', default=60),
         kubelet_wait=dict(type='int', default=30),
         config_path=dict(type='path', default='/etc/kubernetes/kubeadm-join.yaml'),
         kubectl=dict(type='path', default='kubectl'),

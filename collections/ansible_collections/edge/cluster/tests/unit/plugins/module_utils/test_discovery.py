@@ -346,3 +346,52 @@ def test_ca_bundle_pins_any_ca(pki, certs):
     assert d.check_pin(bundle, [pki.ca_hash]) == pki.ca_hash
     with pytest.raises(d.DiscoveryError, match='holds no CA certificate'):
         d.ca_hashes_of(leaf)
+
+
+# ---------------------------------------------------------------- retries
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+def test_a_new_token_is_waited_for_until_signed(server, pki):
+    """The bootstrap signer adds the signature a little after the token is made."""
+    clock = Clock()
+    tokens = list(server.tokens)
+    server.tokens = []
+
+    def sleep(seconds):
+        clock.sleep(seconds)
+        if clock.now >= 6:
+            server.tokens = tokens
+
+    found = d.discover_with_retry('127.0.0.1', server.port, TOKEN_ID, TOKEN_SECRET, [pki.ca_hash],
+                                  timeout=5, wait=60, sleep=sleep, clock=clock)
+    assert found['ca_cert_hash'] == pki.ca_hash
+    assert clock.now == 6
+
+
+def test_an_unknown_token_fails_after_the_wait(server, pki):
+    clock = Clock()
+    with pytest.raises(d.DiscoveryError) as caught:
+        d.discover_with_retry('127.0.0.1', server.port, 'zzzzzz', TOKEN_SECRET, [pki.ca_hash],
+                              timeout=5, wait=10, sleep=clock.sleep, clock=clock)
+    assert caught.value.kind == 'unknown_token'
+    assert 'attempts over 10s' in caught.value.msg
+    assert clock.now == 10
+
+
+def test_a_wrong_pin_fails_at_once(server, pki):
+    clock = Clock()
+    with pytest.raises(d.DiscoveryError) as caught:
+        d.discover_with_retry('127.0.0.1', server.port, TOKEN_ID, TOKEN_SECRET, ['sha256:' + '0' * 64],
+                              timeout=5, wait=60, sleep=clock.sleep, clock=clock)
+    assert caught.value.kind == 'ca_mismatch' and clock.now == 0
+    assert 'attempts' not in caught.value.msg

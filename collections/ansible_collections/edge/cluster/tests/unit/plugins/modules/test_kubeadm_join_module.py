@@ -59,8 +59,8 @@ class Node:
             return self.self_lookup
         raise AssertionError('unexpected command %r' % argv)
 
-    def discover(self, host, port, token_id, secret, pins, timeout):
-        self.discovered.append((host, port, token_id, pins, timeout))
+    def discover(self, host, port, token_id, secret, pins, timeout, wait):
+        self.discovered.append((host, port, token_id, pins, timeout, wait))
         error = self.discovery_error
         if error is not None:
             raise error
@@ -154,7 +154,7 @@ def test_discovery_failures_change_nothing(run_module, node, kind, text):
     assert result['discovery_error'] == kind
     assert node.commands() == ['version']
     assert not os.path.exists(args(node)['config_path'])
-    assert node.discovered == [('10.213.0.10', 6443, 'k8s9zz', [HASH], 10.0)]
+    assert node.discovered == [('10.213.0.10', 6443, 'k8s9zz', [HASH], 10.0, 60)]
 
 
 @pytest.mark.parametrize('cluster_nodes, status', [
