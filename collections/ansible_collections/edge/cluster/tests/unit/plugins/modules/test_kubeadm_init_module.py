@@ -318,3 +318,49 @@ def test_without_kubeadm_a_real_run_fails_clearly(run_module, node, monkeypatch)
     _no_kubeadm(monkeypatch)
     rc, result = run_module(module.main, args(node))
     assert rc == 1 and 'kubeadm not found in PATH' in result['msg']
+
+
+def test_unreadable_live_configuration_is_a_warning(run_module, node, warnings, monkeypatch):
+    _existing(node)
+    real = node.__call__
+
+    def run(argv, data=None):
+        if argv[5:9] == ['--namespace', 'kube-system', 'get', 'configmap']:
+            return 1, '', 'Error from server (Forbidden): configmaps "kubeadm-config" is forbidden'
+        return real(argv, data)
+
+    monkeypatch.setattr(AnsibleModule, 'run_command',
+                        lambda self, args, data=None, check_rc=False, **kw: run(args, data))
+    rc, result = run_module(module.main, args(node))
+    assert rc == 0 and result['changed'] is False and result['drift'] == []
+    assert any('drift is not reported' in w for w in warnings)
+
+
+def test_live_configuration_without_pyyaml_goes_through_kubectl(run_module, node, monkeypatch):
+    """Nodes have no PyYAML: kubectl converts the stored YAML to JSON, offline."""
+    import builtins
+    real_import = builtins.__import__
+
+    def no_yaml(name, *a, **kw):
+        if name == 'yaml':
+            raise ImportError(name)
+        return real_import(name, *a, **kw)
+
+    _existing(node)
+    real = node.__call__
+    live = yaml.safe_load(LIVE_CLUSTER_CONFIGURATION)
+
+    def run(argv, data=None):
+        if argv[5:8] == ['label', '--local', '--filename']:
+            assert data == LIVE_CLUSTER_CONFIGURATION
+            return 0, json.dumps(dict(live, metadata={'labels': {'edge.cluster/parsed': 'true'}})), ''
+        return real(argv, data)
+
+    monkeypatch.setattr(AnsibleModule, 'run_command',
+                        lambda self, args, data=None, check_rc=False, **kw: run(args, data))
+    monkeypatch.setattr(builtins, '__import__', no_yaml)
+    rc, result = run_module(module.main, args(node, pod_network_cidr='10.245.0.0/16'))
+    monkeypatch.setattr(builtins, '__import__', real_import)
+    assert rc == 0, result
+    assert result['drift'] == [{'path': 'networking.podSubnet', 'requested': '10.245.0.0/16',
+                                'live': '10.244.0.0/16'}]
