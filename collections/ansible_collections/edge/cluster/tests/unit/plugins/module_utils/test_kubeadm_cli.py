@@ -7,6 +7,7 @@ small file helpers kubeadm_init/join use."""
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 
@@ -259,3 +260,54 @@ def test_secrets_are_scrubbed_from_kubeadm_output():
     assert '0123456789abcdef' not in text and 'c' * 64 not in text
     assert '[bootstrap-token] Using token: ********' in text
     assert cli.scrub('nothing to hide', ()) == 'nothing to hide'
+
+
+# ---------------------------------------------------------------- the real kubectl
+
+@pytest.fixture(scope='session')
+def real_kubectl(tmp_path_factory):
+    """kubectl from the offline bundle, extracted once; skipped when the bundle is not built."""
+    import tarfile
+    from pathlib import Path
+
+    bundle = Path(__file__).resolve().parents[8] / 'artifacts' / 'bundle'
+    packages = sorted(bundle.glob('kube-linux-*.tar.gz')) if bundle.exists() else []
+    if not packages:
+        pytest.skip('offline bundle not built (make bundle): the real kubectl is not available')
+    target = tmp_path_factory.mktemp('kubectl')
+    with tarfile.open(packages[0]) as archive:
+        member = archive.getmember('edge-install/bin/kubectl')
+        member.name = 'kubectl'
+        archive.extract(member, target, filter='data')
+    os.chmod(target / 'kubectl', 0o755)
+    return str(target / 'kubectl')
+
+
+def test_real_kubectl_converts_the_stored_configuration_offline(real_kubectl, tmp_path):
+    """The no-PyYAML path kubeadm_init takes on a node, with the pinned kubectl and no cluster
+    (the kubeconfig names no server: nothing is contacted)."""
+    import subprocess
+
+    from ansible_collections.edge.cluster.plugins.module_utils._command import run_checked
+    from ansible_collections.edge.cluster.plugins.module_utils._kubectl import Kubectl
+
+    kubeconfig = tmp_path / 'admin.conf'
+    kubeconfig.write_text('apiVersion: v1\nkind: Config\nclusters: []\nusers: []\ncontexts: []\n')
+
+    def run(argv, data=None):
+        done = subprocess.run(argv, input=data, capture_output=True, text=True, timeout=60,
+                              check=False)
+        return done.returncode, done.stdout, done.stderr
+
+    kubectl = Kubectl(run, real_kubectl, str(kubeconfig))
+    stored = ('apiServer:\n  certSANs:\n  - 10.213.0.100\n  extraArgs:\n  - name: enable-admission-plugins\n'
+              '    value: NodeRestriction\napiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\n'
+              'kubernetesVersion: v1.34.12\nnetworking:\n  podSubnet: 10.244.0.0/16\n')
+    text = run_checked(run, kubectl.argv(cli.kubectl_yaml_to_json_args()), 'convert', data=stored)
+    data = json.loads(text)
+    assert data.pop('metadata') == {'labels': {'edge.cluster/parsed': 'true'}}
+    assert data == {
+        'apiServer': {'certSANs': ['10.213.0.100'],
+                      'extraArgs': [{'name': 'enable-admission-plugins', 'value': 'NodeRestriction'}]},
+        'apiVersion': 'kubeadm.k8s.io/v1beta4', 'kind': 'ClusterConfiguration',
+        'kubernetesVersion': 'v1.34.12', 'networking': {'podSubnet': '10.244.0.0/16'}}
