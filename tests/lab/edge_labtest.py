@@ -1,7 +1,7 @@
 """Helpers of the lab suite (a unique module name: pytest imports every conftest.py as
 "conftest"). The fixtures are in conftest.py next to this file.
 
-Test traffic goes only to the lab's own containers on 10.213.0.0/24 and 10.213.1.0/24 (and to
+Test traffic goes only to the lab's own containers on 10.213.2.0/24 and 10.213.3.0/24 (and to
 podman/nft on this host); the one exception is the bounded negative egress check in
 test_lab.py."""
 
@@ -22,7 +22,8 @@ LABEL = 'io.edge-cluster.lab'
 BUNDLE = REPO / 'artifacts' / 'bundle'
 # Small counts: one of each kind of node, plus the proxy and (with a bundle) the services.
 COUNTS = {'lab_control_planes': 1, 'lab_workers': 0, 'lab_edge_nodes': 1, 'lab_site_nodes': 1}
-SUBNETS = ('10.213.0.0/24', '10.213.1.0/24')
+# The lab suite's own subnets: a user's `make lab` (10.213.0.0/24, 10.213.1.0/24) keeps running.
+SUBNETS = ('10.213.2.0/24', '10.213.3.0/24')
 _T0 = time.monotonic()
 # pytest's capture manager, set by conftest.py, so progress lines get past output capturing.
 CAPTURE = None
@@ -85,13 +86,14 @@ class Lab:
         self.inventory = tmp / 'hosts.yml'
         self.services = (BUNDLE / 'images' / 'manifest.json').is_file()
         self.extra = ['-e', 'lab_prefix=%s' % PREFIX, '-e', 'lab_inventory=%s' % self.inventory,
-                      '-e', 'lab_services=%s' % str(self.services).lower()]
+                      '-e', 'lab_services=%s' % str(self.services).lower(),
+                      '-e', 'lab_subnet=%s' % SUBNETS[0], '-e', 'lab_site_subnet=%s' % SUBNETS[1]]
         for key, value in COUNTS.items():
             self.extra += ['-e', '%s=%d' % (key, value)]
-        self.hosts = {'%s-cp-1' % PREFIX: '10.213.0.11', '%s-edge-1' % PREFIX: '10.213.0.51',
-                      '%s-site-1' % PREFIX: '10.213.1.11', '%s-proxy' % PREFIX: '10.213.0.3'}
+        self.hosts = {'%s-cp-1' % PREFIX: '10.213.2.11', '%s-edge-1' % PREFIX: '10.213.2.51',
+                      '%s-site-1' % PREFIX: '10.213.3.11', '%s-proxy' % PREFIX: '10.213.2.3'}
         if self.services:
-            self.hosts['%s-services' % PREFIX] = '10.213.0.2'
+            self.hosts['%s-services' % PREFIX] = '10.213.2.2'
         self.key = REPO / '.lab' / PREFIX / 'id_ed25519'
         self.anonymous_volumes = set()
 

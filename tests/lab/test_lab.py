@@ -61,7 +61,7 @@ def test_inventory_has_the_groups_and_a_private_key(lab):
     assert list(groups['lab_proxies']['hosts']) == [PROXY]
     assert list(groups['lab_services']['hosts']) == ([SERVICES] if lab.services else [])
     assert 'ProxyCommand' in groups['edge_site']['hosts'][SITE]['ansible_ssh_common_args']
-    assert 'root@10.213.0.3' in groups['edge_site']['hosts'][SITE]['ansible_ssh_common_args']
+    assert 'root@10.213.2.3' in groups['edge_site']['hosts'][SITE]['ansible_ssh_common_args']
     assert inv['vars']['ansible_user'] == 'root'
     assert inv['vars']['ansible_ssh_private_key_file'] == str(lab.key)
     assert stat.S_IMODE(lab.key.stat().st_mode) == 0o600
@@ -95,8 +95,8 @@ def test_nodes_are_distinct_fresh_machines(lab):
     for column in range(3):
         values = [row[column] for row in rows.values()]
         assert len(set(values)) == len(values), rows
-    assert lab.shell(CP, 'ip route show default') .startswith('default via 10.213.0.1 ')
-    assert lab.shell(SITE, 'ip route show default').startswith('default via 10.213.1.3 ')
+    assert lab.shell(CP, 'ip route show default') .startswith('default via 10.213.2.1 ')
+    assert lab.shell(SITE, 'ip route show default').startswith('default via 10.213.3.3 ')
 
 
 def test_second_present_reports_no_change(lab):
@@ -113,11 +113,11 @@ def test_site_node_is_reached_only_through_the_proxy(lab):
                        '{{.NetworkInterface}}']).stdout.strip()
     assert site_bridge
     addresses = run(['ip', '-o', '-4', 'addr', 'show']).stdout
-    assert ' 10.213.1.' not in addresses, addresses
-    route = run(['ip', '-o', 'route', 'get', '10.213.1.11'], check=False).stdout
+    assert ' 10.213.3.' not in addresses, addresses
+    route = run(['ip', '-o', 'route', 'get', '10.213.3.11'], check=False).stdout
     assert 'dev %s ' % site_bridge not in route and 'dev %s\n' % site_bridge not in route, route
     # The site reaches the main network (the API server's side) through the proxy's NAT.
-    banner = lab.shell(SITE, "timeout 5 bash -c 'exec 3<>/dev/tcp/10.213.0.11/22; head -c 7 <&3'")
+    banner = lab.shell(SITE, "timeout 5 bash -c 'exec 3<>/dev/tcp/10.213.2.11/22; head -c 7 <&3'")
     assert banner == 'SSH-2.0'
 
 
@@ -151,20 +151,20 @@ def test_services_serve_the_bundle_and_its_images(lab):
         pytest.skip('artifacts/bundle does not exist yet: build it with scripts/bundle')
     sums = dict(reversed(line.split(None, 1)) for line in (BUNDLE / 'SHA256SUMS').read_text().splitlines())
     package = json.loads((BUNDLE / 'bundle.json').read_text())['package']
-    _, body = _get('http://10.213.0.2:8080/' + package)
+    _, body = _get('http://10.213.2.2:8080/' + package)
     assert hashlib.sha256(body).hexdigest() == sums[package]
 
     images = json.loads((BUNDLE / 'images' / 'manifest.json').read_text())
-    _, body = _get('http://10.213.0.2:5000/v2/_catalog?n=1000')
+    _, body = _get('http://10.213.2.2:5000/v2/_catalog?n=1000')
     catalog = set(json.loads(body)['repositories'])
     accept = {'Accept': 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json'}
     for image in images:
         repo, tag = image['name'].split('/', 1)[1].rsplit(':', 1)
         assert repo in catalog, (repo, catalog)
-        headers, _ = _get('http://10.213.0.2:5000/v2/%s/manifests/%s' % (repo, tag), 'HEAD', accept)
+        headers, _ = _get('http://10.213.2.2:5000/v2/%s/manifests/%s' % (repo, tag), 'HEAD', accept)
         assert headers['Docker-Content-Digest'] == image['digest'], image['name']
     # Nodes use the services over the lab network, like a site-local mirror.
-    out = lab.shell(EDGE, 'curl -fsS -m 10 http://10.213.0.2:5000/v2/_catalog')
+    out = lab.shell(EDGE, 'curl -fsS -m 10 http://10.213.2.2:5000/v2/_catalog')
     assert set(json.loads(out)['repositories']) == catalog
 
 
@@ -175,7 +175,7 @@ def test_a_node_runs_containerd_and_kubelet(lab):
         pytest.skip('artifacts/bundle does not exist yet: build it with scripts/bundle')
     progress('node probe on %s: containerd, ctr run, kubelet with a static pod' % EDGE)
     done = run(['ansible', EDGE, '-i', lab.inventory, '-m', 'ansible.builtin.script',
-                '-a', '%s 10.213.0.2' % (REPO / 'tests' / 'lab' / 'node_probe.sh')], timeout=400, check=False)
+                '-a', '%s 10.213.2.2' % (REPO / 'tests' / 'lab' / 'node_probe.sh')], timeout=400, check=False)
     assert 'probe: ok' in done.stdout, done.stdout[-6000:]
     for line in re.findall(r'probe: .*', done.stdout):
         progress(line)
@@ -191,7 +191,9 @@ def test_down_removes_everything_the_lab_made_and_nothing_else(lab, lab_before):
         new = {name for name in after[kind] - lab_before[kind] if PREFIX in name}
         assert not new, '%s left behind: %s' % (kind, new)
     assert not lab.anonymous_volumes & after['volumes'], lab.anonymous_volumes & after['volumes']
-    assert after['nft_tables'] == lab_before['nft_tables']
+    # Its own egress guard is gone; every table that was there before (another lab's included) stays.
+    assert 'table inet %s' % PREFIX.replace('-', '_') not in after['nft_tables']
+    assert lab_before['nft_tables'] <= after['nft_tables']
     assert not {f for f in after['cni_files'] - lab_before['cni_files'] if PREFIX in f}
     assert not {d for d in after['cni_state'] - lab_before['cni_state'] if PREFIX in d}
     assert not (REPO / '.lab' / PREFIX).exists()
