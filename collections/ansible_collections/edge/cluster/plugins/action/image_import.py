@@ -96,6 +96,10 @@ class ActionModule(ActionBase):
                 flat = [dict(e, file=os.path.basename(e['file'])) for e in entries]
                 module_args.update(src=tmpdir, _entries=flat, _transfer=False)
                 answer = self._execute_module(module_name=MODULE, module_args=module_args, task_vars=task_vars)
+                if answer.get('failed') and isinstance(answer.get('msg'), str):
+                    # Name the archives as the user knows them, not by their temporary copies.
+                    for rel, remote in zip(sent, remote_paths):
+                        answer['msg'] = answer['msg'].replace(remote, os.path.join(bundle, rel))
             answer.pop('transfer_required', None)
             answer['transferred'] = sent
             result.update(answer)

@@ -301,6 +301,8 @@ def import_images(request, run, pipeline=run_pipeline, tools=None, clock=time.mo
         path = os.path.join(request.base_dir, entry['file'])
         sha256 = entry.get('sha256') or request.sums.get(entry['file'])
         formats[entry['name']] = check_archive(path, sha256, tools)
+        if formats[entry['name']] != 'tar':
+            decompressor_argv(formats[entry['name']], path, tools)  # the decompressor is there
     result['seconds']['check'] = round(clock() - check_started, 3)
 
     import_started = clock()

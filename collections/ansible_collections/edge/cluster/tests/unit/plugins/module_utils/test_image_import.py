@@ -218,6 +218,7 @@ def test_zstd_without_the_zstd_binary_says_what_to_install(node, tmp_path):
     if not ZSTD:
         pytest.skip('zstd binary missing: scripts/setup-host installs it')
     bundle = Bundle(tmp_path / 'b')
+    bundle.add('registry.k8s.io/kube-apiserver:v1.34.12', fmt='gzip')
     bundle.add('registry.k8s.io/pause:3.10.1', fmt='zstd')
     request = bundle.request(kubernetes_version=None, ctr=node.ctr)
     with pytest.raises(ii.ImageError, match='zstd-compressed and this node has no zstd binary'):
