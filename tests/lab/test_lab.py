@@ -177,6 +177,10 @@ def test_a_node_runs_containerd_and_kubelet(lab):
     done = run(['ansible', EDGE, '-i', lab.inventory, '-m', 'ansible.builtin.script',
                 '-a', '%s 10.213.2.2' % (REPO / 'tests' / 'lab' / 'node_probe.sh')], timeout=400, check=False)
     assert 'probe: ok' in done.stdout, done.stdout[-6000:]
+    # issue 3's proof: the bundle's images import with the package's containerd, and kubeadm's
+    # preflight passes with the bundle's binaries
+    assert 'probe: imported every bundle image; all 7 images kubeadm' in done.stdout
+    assert 'probe: kubeadm init phase preflight passed' in done.stdout
     for line in re.findall(r'probe: .*', done.stdout):
         progress(line)
 
