@@ -5,6 +5,7 @@ Output (a folder in the cache, linked from artifacts/bundle):
   kube-linux-<arch>-<version>.tar.gz   edgeadm's static package (edge-install/{bin,cni,container})
   images/*.tar + images/manifest.json  one OCI archive per image kubeadm needs, plus the CNI's
   addons/flannel/kube-flannel.yml      the CNI manifest, pointing at the bundle's images
+  addons/ha/*.deb                      HAProxy, Keepalived and what they need beyond the node image
   bundle.json, SHA256SUMS
 
 Everything is cached by its inputs: each Go component in $CACHE/build/<name>-<key>, the finished
@@ -397,6 +398,19 @@ def safe_name(image):
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", image)
 
 
+def copy_ha_debs(out_dir, v, debs, pins):
+    """The HA load balancer's .debs (edge.cluster.ha_loadbalancer installs them with dpkg, offline)."""
+    d = os.path.join(out_dir, "addons", "ha")
+    os.makedirs(d, exist_ok=True)
+    packages = []
+    for name in v["debian"].get("ha", []):
+        fn = os.path.basename(debs[name])
+        shutil.copyfile(debs[name], os.path.join(d, fn))
+        packages.append({"name": name, "version": pins[name], "file": "addons/ha/" + fn,
+                         "sha256": sha256_file(os.path.join(d, fn))})
+    return {"dir": "addons/ha", "packages": packages}
+
+
 def write_flannel_manifest(out_dir, v, repo, pod_cidr):
     with open(os.path.join(HERE, "addons", "kube-flannel.yml.in")) as f:
         text = f.read()
@@ -434,7 +448,8 @@ def main(argv=None):
         gov = preflight(args.cache, args.min_free_gb)
         oci.EPOCH = int(datetime.datetime.strptime(v["kubernetes"]["build_date"], "%Y-%m-%dT%H:%M:%SZ")
                         .replace(tzinfo=datetime.timezone.utc).timestamp())
-        deb_names = sorted(set(v["debian"]["runtime"] + v["debian"]["host_tools"] + v["debian"]["image_userland"] + ["netbase"]))
+        deb_names = sorted(set(v["debian"]["runtime"] + v["debian"]["host_tools"] + v["debian"]["image_userland"]
+                               + v["debian"].get("ha", []) + ["netbase"]))
         pins = deb_versions(deb_names)
         key = bundle_key(v, args.image_repository, args.arch, gov, pins, args.pod_network_cidr)
         out = os.path.join(args.cache, "bundle", "%s-%s" % (args.kubernetes_version, key))
@@ -488,13 +503,15 @@ def build(args, v, gov, pins, out):
         with open(os.path.join(tmp_out, "images", "manifest.json"), "w") as f:
             json.dump(images, f, indent=2)
         write_flannel_manifest(tmp_out, v, args.image_repository, args.pod_network_cidr)
+        ha = copy_ha_debs(tmp_out, v, debs, pins)
         say("step 6/6 bundle.json and SHA256SUMS")
         meta = {"kubernetes_version": v["kubernetes"]["version"], "arch": args.arch,
                 "image_repository": args.image_repository, "package": pkg_name,
                 "versions": dict(pkg_manifest["versions"], etcd=v["etcd"]["version"], coredns=v["coredns"]["version"],
                                  pause=v["pause"]["version"], flannel=v["flannel"]["version"]),
                 "images": [i["name"] for i in images], "cni": {"name": "flannel", "manifest": "addons/flannel/kube-flannel.yml",
-                                                              "pod_network_cidr": args.pod_network_cidr}}
+                                                              "pod_network_cidr": args.pod_network_cidr},
+                "ha": ha}
         with open(os.path.join(tmp_out, "bundle.json"), "w") as f:
             json.dump(meta, f, indent=2)
         sums = []

@@ -161,3 +161,53 @@ def test_warm_rebuild_reuses_the_cache(bundle_dir):
     assert res.returncode == 0, res.stderr
     assert Path(res.stdout.strip()) == bundle_dir
     assert "bundle is cached" in res.stderr
+
+
+def test_ha_debs_are_listed_pinned_and_intact(bundle_dir, bundle_meta):
+    ha = bundle_meta["ha"]
+    assert ha["dir"] == "addons/ha"
+    assert [p["name"] for p in ha["packages"]] == VERSIONS["debian"]["ha"]
+    on_disk = {str(p.relative_to(bundle_dir)) for p in (bundle_dir / "addons" / "ha").iterdir()}
+    assert on_disk == {p["file"] for p in ha["packages"]}, "addons/ha holds exactly the listed .debs"
+    for pkg in ha["packages"]:
+        path = bundle_dir / pkg["file"]
+        assert sha256(path) == pkg["sha256"], pkg["file"]
+        fields = run(["dpkg-deb", "-f", path, "Package", "Version", "Architecture"]).stdout
+        control = dict(line.split(": ", 1) for line in fields.splitlines())
+        assert (control["Package"], control["Version"]) == (pkg["name"], pkg["version"]), pkg
+        assert control["Architecture"] in ("amd64", "all"), pkg
+
+
+@pytest.fixture(scope="module")
+def node_image():
+    """The lab's node image (scripts/lab-image node, cached), as the HA load balancer's nodes run it."""
+    res = subprocess.run([str(REPO / "scripts" / "lab-image"), "node"], stdout=subprocess.PIPE,
+                         stderr=sys.stderr, text=True, timeout=1800)
+    assert res.returncode == 0, "scripts/lab-image node failed (see its output above)"
+    return "localhost/edge-lab-node:latest"
+
+
+def test_ha_debs_install_offline_on_a_fresh_node(bundle_dir, bundle_meta, node_image):
+    """dpkg installs the closure with no network on the node image: nothing missing, nothing already there."""
+    names = [p["name"] for p in bundle_meta["ha"]["packages"]]
+    script = (
+        "set -e; dpkg-query -W -f '${Package}\\n' > /tmp/before; "
+        "dpkg -i /debs/*.deb > /tmp/dpkg.log 2>&1 || { cat /tmp/dpkg.log; exit 3; }; "
+        "dpkg --audit; echo AUDIT-DONE; haproxy -v | head -1; keepalived -v 2>&1 | head -1; "
+        "echo BEFORE; cat /tmp/before; echo STATUS; "
+        "dpkg-query -W -f '${Package} ${Version} ${db:Status-Abbrev}\\n' " + " ".join(names))
+    env = dict(os.environ, CONTAINERS_CONF=str(REPO / "lab" / "containers.conf"))
+    res = run(["podman", "run", "--rm", "--network", "none", "-v", "%s:/debs:ro" % (bundle_dir / "addons" / "ha"),
+               node_image, "sh", "-c", script], env=env, timeout=300)
+    assert res.returncode == 0, res.stdout
+    out = res.stdout
+    audit = out.split("AUDIT-DONE")[0].strip()
+    assert audit == "", "dpkg --audit found half-installed packages:\n" + audit
+    versions = {p["name"]: p["version"] for p in bundle_meta["ha"]["packages"]}
+    assert "HAProxy version %s" % versions["haproxy"] in out, out
+    assert "Keepalived v%s" % versions["keepalived"].split(":")[-1].split("-")[0] in out, out
+    before = set(out.split("BEFORE\n")[1].split("STATUS\n")[0].split())
+    assert not before & set(names), "already in the node image, so not needed in the bundle: %s" % (before & set(names))
+    status = {line.split()[0]: line.split()[1:] for line in out.split("STATUS\n")[1].splitlines()}
+    for name, version in versions.items():
+        assert status[name] == [version, "ii"], (name, status.get(name))
