@@ -13,6 +13,8 @@ one from module_runner(), unit tests pass a fake.
 
 from __future__ import annotations
 
+import traceback
+
 
 class CommandError(Exception):
     """A command failed or could not run; result() gives the fail_json keyword arguments."""
@@ -50,3 +52,18 @@ def run_checked(run, argv, action, data=None):
         detail = (stderr or '').strip() or (stdout or '').strip() or 'no output'
         raise CommandError('%s failed (rc=%s): %s' % (action, rc, detail), argv, rc, stdout, stderr)
     return stdout
+
+
+def exit_module(module, run_module):
+    """Run run_module(module) and end the module with its result dict.
+
+    A CommandError fails with its msg, rc, stdout, stderr and cmd; anything else fails with the
+    traceback, so a bug shows where it is instead of a bare "MODULE FAILURE".
+    """
+    try:
+        result = run_module(module)
+    except CommandError as exc:
+        module.fail_json(**exc.result())
+    except Exception as exc:  # pylint: disable=broad-exception-caught
+        module.fail_json(msg='unexpected error: %s' % exc, exception=traceback.format_exc())
+    module.exit_json(**result)

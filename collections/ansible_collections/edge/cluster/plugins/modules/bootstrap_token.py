@@ -174,7 +174,6 @@ reused:
 """
 
 import json
-import traceback
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -201,7 +200,7 @@ from ansible_collections.edge.cluster.plugins.module_utils._bootstrap_token impo
     validate_token_id,
     validate_usages,
 )
-from ansible_collections.edge.cluster.plugins.module_utils._command import CommandError
+from ansible_collections.edge.cluster.plugins.module_utils._command import CommandError, exit_module
 from ansible_collections.edge.cluster.plugins.module_utils._duration import (
     DurationError,
     parse_duration,
@@ -327,19 +326,16 @@ def main():
         required_if=[('state', 'absent', ('token', 'token_id'), True)],
         supports_check_mode=True,
     )
-    try:
-        inputs = _check_inputs(module)
-        kubectl = kubectl_from_module(module)
-        kubectl.wait_ready(module.params['wait_timeout'])
-        if module.params['state'] == 'present':
-            result = _present(module, kubectl, inputs)
-        else:
-            result = _absent(module, kubectl, inputs)
-    except CommandError as exc:
-        module.fail_json(**exc.result())
-    except Exception as exc:  # pylint: disable=broad-exception-caught
-        module.fail_json(msg='unexpected error: %s' % exc, exception=traceback.format_exc())
-    module.exit_json(**result)
+    exit_module(module, _run_module)
+
+
+def _run_module(module):
+    inputs = _check_inputs(module)
+    kubectl = kubectl_from_module(module)
+    kubectl.wait_ready(module.params['wait_timeout'])
+    if module.params['state'] == 'present':
+        return _present(module, kubectl, inputs)
+    return _absent(module, kubectl, inputs)
 
 
 if __name__ == '__main__':

@@ -137,12 +137,11 @@ node_deleted:
 
 import os
 import socket
-import traceback
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.edge.cluster.plugins.module_utils._command import (
-    CommandError,
+    exit_module,
     module_runner,
 )
 from ansible_collections.edge.cluster.plugins.module_utils._kubeadm_cli import (
@@ -255,13 +254,7 @@ def main():
     argument_spec.update(KUBEADM_COMMON_ARGS)
     argument_spec.update(KUBECTL_COMMON_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    try:
-        result = run_module(module)
-    except CommandError as exc:
-        module.fail_json(**exc.result())
-    except Exception as exc:  # pylint: disable=broad-exception-caught
-        module.fail_json(msg='unexpected error: %s' % exc, exception=traceback.format_exc())
-    module.exit_json(**result)
+    exit_module(module, run_module)
 
 
 if __name__ == '__main__':

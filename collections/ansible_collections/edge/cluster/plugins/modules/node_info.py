@@ -79,11 +79,10 @@ nodes:
 """
 
 import json
-import traceback
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.edge.cluster.plugins.module_utils._command import CommandError
+from ansible_collections.edge.cluster.plugins.module_utils._command import CommandError, exit_module
 from ansible_collections.edge.cluster.plugins.module_utils._kubectl import (
     KUBECTL_COMMON_ARGS,
     kubectl_from_module,
@@ -113,13 +112,7 @@ def main():
     argument_spec = dict(names=dict(type='list', elements='str', default=[]))
     argument_spec.update(KUBECTL_COMMON_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    try:
-        result = run_module(module)
-    except CommandError as exc:
-        module.fail_json(**exc.result())
-    except Exception as exc:  # pylint: disable=broad-exception-caught
-        module.fail_json(msg='unexpected error: %s' % exc, exception=traceback.format_exc())
-    module.exit_json(**result)
+    exit_module(module, run_module)
 
 
 if __name__ == '__main__':
