@@ -146,7 +146,8 @@ def plan(hosts, nodes, label_key, reinstall=()):
 
 
 def report_rows(plan_, outcomes, unreachable=None, order=None):
-    """One row per planned host: host, node_name, result, reason, step, duration (seconds).
+    """One row per planned host: host, node_name, result, reason, step, duration (seconds), and for a
+    failure the task that failed (task).
 
     plan_        plan()'s result.
     outcomes     {host: {'result', 'node_name', 'reason', 'step', 'duration'}} for hosts that ran.
@@ -166,6 +167,7 @@ def report_rows(plan_, outcomes, unreachable=None, order=None):
         elif outcome.get('result'):
             row = {'result': outcome['result'], 'node_name': outcome.get('node_name') or planned.get('node_name'),
                    'reason': outcome.get('reason') or '', 'step': outcome.get('step') or '',
+                   'task': outcome.get('task') or '',
                    'duration': round(float(outcome.get('duration') or 0.0), 1)}
         else:
             row = {'result': 'failed', 'node_name': planned.get('node_name'), 'step': '',
@@ -173,6 +175,7 @@ def report_rows(plan_, outcomes, unreachable=None, order=None):
         if row['result'] not in RESULTS:
             raise FleetError('unknown result %r for %s' % (row['result'], host))
         row['host'] = host
+        row.setdefault('task', '')
         row['reason'] = one_line(row['reason'])
         rows.append(row)
     return rows
