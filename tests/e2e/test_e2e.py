@@ -25,6 +25,7 @@ import time
 import uuid
 
 import pytest
+from edge_testlib import leaked_secrets, start_secret_watchers, stop_secret_watchers
 from edge_e2e import (CP, EDGES, IPS, NET, NODES, REGISTRY, REPO, SERVICES, WORKER, expected_labels, nodes_state,
                       progress, run, superedge_labels, wait_all_ready)
 
@@ -187,28 +188,6 @@ def test_reset_node_joins_again(lab, refusals):
 
 # ------------------------------------------------------------------ reset, then site.yml again
 
-WATCH = '/root/.e2e-secret-watch'
-
-
-def start_watchers(lab):
-    script = (REPO / 'tests' / 'e2e' / 'secret_watch.py').read_text()
-    for node in NODES:
-        lab.ssh(node, 'umask 077 && rm -rf %s && mkdir -p %s && cat > %s/watch.py' % (WATCH, WATCH, WATCH), stdin=script)
-        # a transient systemd unit: outlives this SSH session, and is gone when it exits
-        lab.ssh(node, 'systemd-run --quiet --collect --unit edge-e2e-secret-watch --working-directory %s '
-                      'python3 watch.py found.json stop 1800' % WATCH)
-
-
-def stop_watchers(lab):
-    found = {'init_tokens': set(), 'join_tokens': set(), 'certificate_keys': set()}
-    for node in NODES:
-        out = lab.ssh(node, 'touch %s/stop; sleep 0.5; systemctl stop edge-e2e-secret-watch 2>/dev/null; '
-                            'cat %s/found.json 2>/dev/null; rm -rf %s' % (WATCH, WATCH, WATCH)).stdout
-        for kind, values in (json.loads(out) if out.strip() else {}).items():
-            found[kind] |= set(values)
-    return found
-
-
 @pytest.fixture(scope='module')
 def rebuilt(lab, cluster, figures):
     """reset.yml on the whole cluster, then site.yml -vvv --diff with uploaded certificates (a
@@ -223,11 +202,11 @@ def rebuilt(lab, cluster, figures):
         left = [line for line in out.splitlines() if line.strip() and not line.endswith(':')]
         if left:
             leftovers[node] = left
-    start_watchers(lab)
+    start_secret_watchers(lab, NODES)
     try:
         site = lab.playbook('site.yml', '-vvv', '--diff', '-e', 'control_plane_upload_certs=true', log_name='site-after-reset-vvv')
     finally:
-        secrets = stop_watchers(lab)
+        secrets = stop_secret_watchers(lab, NODES)
     figures['reset.yml'] = done.seconds
     figures['site.yml after reset (-vvv)'] = site.seconds
     return {'reset': done, 'leftovers': leftovers, 'site': site, 'secrets': secrets}
@@ -256,8 +235,7 @@ def test_verbose_output_holds_no_token_and_no_certificate_key(rebuilt):
     for token in secrets['init_tokens'] | secrets['join_tokens']:
         assert '"token_id": "%s"' % token.split('.')[0] in output, 'token id %s not in the output' % token.split('.')[0]
     # The whole value, and the part after the token id (the id alone is not secret).
-    leaked = sorted({kind for kind, values in secrets.items() for value in values
-                     if value in output or value.split('.')[-1] in output})
+    leaked = leaked_secrets(secrets, output)
     assert not leaked, 'found in the -vvv --diff output (%s): %s' % (rebuilt['site'].log, leaked)
     progress('-vvv --diff output (%d characters) holds none of the %d token(s) and the certificate key'
              % (len(output), len(secrets['init_tokens'] | secrets['join_tokens'])))
