@@ -12,8 +12,13 @@ changes the node.
 
 from __future__ import annotations
 
+import glob
+import grp
+import hashlib
 import os
+import pwd
 import re
+import stat
 import time
 
 # Kernel features that show whether a module's code is in the running kernel, built in or loaded.
@@ -216,6 +221,82 @@ def listeners(ports, root='/'):
     owners = _socket_owners(root)
     return [dict(port=port, processes=sorted(set(owners.get(inode, 'unknown process') for inode in inodes)))
             for port, inodes in sorted(found.items())]
+
+
+# Files larger than this are reported without a checksum (the probe is meant for config files).
+_MAX_HASHED = 16 * 1024 * 1024
+_FILE_TYPES = ((stat.S_ISREG, 'file'), (stat.S_ISDIR, 'directory'), (stat.S_ISLNK, 'link'))
+
+
+def _name(lookup, ident):
+    try:
+        return lookup(ident)[0]
+    except KeyError:
+        return str(ident)
+
+
+def path_state(path, contains=None):
+    """What a role needs to know to skip writing a path: type, mode, owner, group, sha1 (files).
+
+    contains (a compiled regex) adds 'contains': whether a line of the file starts with a match,
+    like ansible.builtin.find's contains.
+    """
+    try:
+        st = os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return dict(exists=False)
+    kind = next((name for test, name in _FILE_TYPES if test(st.st_mode)), 'other')
+    state = dict(exists=True, type=kind, mode='%04o' % stat.S_IMODE(st.st_mode),
+                 owner=_name(pwd.getpwuid, st.st_uid), group=_name(grp.getgrgid, st.st_gid))
+    if kind != 'file':
+        return state
+    state['sha1'] = None
+    if st.st_size <= _MAX_HASHED:
+        try:
+            with open(path, 'rb') as handle:
+                data = handle.read()
+        except OSError:
+            return state
+        state['sha1'] = hashlib.sha1(data).hexdigest()
+        if contains is not None:
+            text = data.decode('utf-8', errors='replace')
+            state['contains'] = any(contains.match(line) for line in text.splitlines())
+    return state
+
+
+def path_states(patterns, contains=None):
+    """{path: path_state} for each path, and for each match of a pattern with glob characters."""
+    regex = re.compile(contains) if contains else None
+    found = {}
+    for pattern in patterns:
+        paths = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
+        for path in paths:
+            found[path] = path_state(path, regex)
+    return found
+
+
+def service_states(names, run):
+    """{unit: {active_state, unit_file_state}} from systemctl show (both null without systemd)."""
+    found = {}
+    for name in names:
+        unit = name if '.' in name else name + '.service'
+        rc, out, _err = run(['systemctl', 'show', '-p', 'ActiveState', '-p', 'UnitFileState', unit])
+        values = dict(line.split('=', 1) for line in out.splitlines() if '=' in line) if rc == 0 else {}
+        found[name] = dict(active_state=values.get('ActiveState') or None,
+                           unit_file_state=values.get('UnitFileState') or None)
+    return found
+
+
+def versions(executables, run):
+    """{path: {rc, stdout, stderr}} of `<path> --version`; rc null when the file is not executable."""
+    found = {}
+    for path in executables:
+        if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+            found[path] = dict(rc=None, stdout='', stderr='%s does not exist or is not executable' % path)
+            continue
+        rc, out, err = run([path, '--version'])
+        found[path] = dict(rc=rc, stdout=out.strip(), stderr=err.strip())
+    return found
 
 
 def gather(root='/', kernel_module_names=(), sysctl_keys=(), ports=(), disk_paths=(), controller_time=None,

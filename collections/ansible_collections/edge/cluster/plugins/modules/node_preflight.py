@@ -16,8 +16,11 @@ description:
   - Kernel modules are C(loaded) (a module, in C(/proc/modules)), C(builtin) (the feature is in the running kernel,
     seen through C(/proc/filesystems), C(/proc/sys/net/bridge) and the like, so no C(modprobe) or C(/lib/modules) is
     needed), C(loadable) (C(modprobe --dry-run) succeeds) or C(missing).
-  - Used by the P(edge.cluster.node_prep#role) role, which compares the answers across the play and with its
-    thresholds. Changes nothing.
+  - Optionally also the type, mode, owner, group and sha1 of given paths (O(paths)), the state of systemd units
+    (O(services)) and the C(--version) output of executables (O(versions)), so that a role can read a converged node
+    in one call and skip the tasks that would only confirm it.
+  - Used by the P(edge.cluster.node_prep#role) and P(edge.cluster.container_runtime#role) roles, which compare the
+    answers across the play and with their thresholds and wanted files. Changes nothing.
 extends_documentation_fragment:
   - edge.cluster._attributes
   - edge.cluster._attributes.READ_ONLY
@@ -46,6 +49,27 @@ options:
     description: The controller's clock (seconds since the epoch) when the task started; RV(clock_skew_seconds) is the
       node's clock minus this.
     type: float
+  paths:
+    description:
+      - Paths to report on (RV(paths)); an entry with glob characters (C(*), C(?), C([)) reports every match.
+      - Meant for configuration files; files over 16 MiB are reported without a sha1.
+    type: list
+    elements: str
+    default: []
+  contains:
+    description: A regular expression; each regular file of O(paths) reports whether one of its lines starts with a
+      match (like M(ansible.builtin.find)'s O(ansible.builtin.find#module:contains)).
+    type: str
+  services:
+    description: systemd units (C(.service) is implied) whose active and unit-file states to report.
+    type: list
+    elements: str
+    default: []
+  versions:
+    description: Executables to run with C(--version) (a missing or non-executable file is reported, not run).
+    type: list
+    elements: path
+    default: []
 author:
   - edge.cluster maintainers (@edge-cluster)
 """
@@ -59,6 +83,14 @@ EXAMPLES = r"""
     disk_paths: [/var/lib]
     controller_time: "{{ now().timestamp() }}"
   register: node
+
+- name: Read containerd's files, service and version in the same call
+  edge.cluster.node_preflight:
+    paths: [/etc/containerd, /etc/containerd/config.toml, /etc/containerd/certs.d/*/hosts.toml]
+    contains: '^# Managed by edge.cluster'
+    services: [containerd]
+    versions: [/usr/local/bin/containerd]
+  register: runtime
 """
 
 RETURN = r"""
@@ -93,13 +125,41 @@ listeners:
   sample: [{port: 10250, processes: [kubelet]}]
 time: {description: The node's clock (seconds since the epoch)., returned: success, type: float}
 clock_skew_seconds: {description: Node clock minus O(controller_time)., returned: with O(controller_time), type: float}
+paths:
+  description:
+    - Per path of O(paths) (and per match of a glob), C(exists); when it exists C(type) (C(file), C(directory),
+      C(link), C(other)), C(mode) (four octal digits), C(owner) and C(group) (names, or ids without a name); for
+      regular files C(sha1) (null over 16 MiB) and, with O(contains), C(contains).
+  returned: success
+  type: dict
+  sample: {/etc/crictl.yaml: {exists: true, type: file, mode: "0644", owner: root, group: root,
+           sha1: 4f0e3b5b3c1e2d8d2a8c6e0e8f7a7b3c2d1e0f9a}}
+services:
+  description: Per unit of O(services), C(active_state) and C(unit_file_state) as systemctl shows them (null when
+    systemd does not answer).
+  returned: success
+  type: dict
+  sample: {containerd: {active_state: active, unit_file_state: enabled}}
+versions:
+  description: Per executable of O(versions), C(rc), C(stdout) and C(stderr) of C(--version) (C(rc) null when the
+    file is missing or not executable).
+  returned: success
+  type: dict
+  sample: {/usr/local/bin/containerd: {rc: 0, stdout: containerd github.com/containerd/containerd v1.7.29 abc, stderr: ""}}
 """
 
+import re
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.edge.cluster.plugins.module_utils._node_preflight import gather, parse_ports
+from ansible_collections.edge.cluster.plugins.module_utils._node_preflight import (
+    gather,
+    parse_ports,
+    path_states,
+    service_states,
+    versions,
+)
 
 
 def main():
@@ -110,6 +170,10 @@ def main():
             ports=dict(type='list', elements='raw', default=[]),
             disk_paths=dict(type='list', elements='path', default=[]),
             controller_time=dict(type='float'),
+            paths=dict(type='list', elements='str', default=[]),
+            contains=dict(type='str'),
+            services=dict(type='list', elements='str', default=[]),
+            versions=dict(type='list', elements='path', default=[]),
         ),
         supports_check_mode=True,
     )
@@ -118,14 +182,25 @@ def main():
         parse_ports(params['ports'])
     except ValueError as exc:
         module.fail_json(msg='ports: %s' % exc)
+    if params['contains']:
+        try:
+            re.compile(params['contains'])
+        except re.error as exc:
+            module.fail_json(msg='contains: %r is not a regular expression (%s)' % (params['contains'], exc))
     try:
         modprobe = module.get_bin_path('modprobe', opt_dirs=['/sbin', '/usr/sbin'])
 
         def run(argv):
-            return module.run_command(argv, check_rc=False)
+            try:
+                return module.run_command(argv, check_rc=False, handle_exceptions=False)
+            except OSError as exc:  # no systemctl, or an executable that cannot run
+                return None, '', str(exc)
 
         facts = gather('/', params['kernel_modules'], params['sysctls'], params['ports'], params['disk_paths'],
                        params['controller_time'], run=run, modprobe=modprobe)
+        facts.update(paths=path_states(params['paths'], params['contains']),
+                     services=service_states(params['services'], run),
+                     versions=versions(params['versions'], run))
         module.exit_json(changed=False, **facts)
     except Exception as exc:  # pylint: disable=broad-exception-caught
         module.fail_json(msg='unexpected error reading the node: %s' % exc, exception=traceback.format_exc())

@@ -6,7 +6,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import pwd
 
 import pytest
 
@@ -135,3 +137,54 @@ def test_gather_reports_clock_skew(root):
     assert facts['disk_free_mb'][str(root)] > 0
     assert facts['cpus'] >= 1
     assert np.disk_free_mb([str(root / 'not/yet/created')])[str(root / 'not/yet/created')] > 0
+
+
+def test_path_states_report_files_folders_and_missing_paths(tmp_path):
+    conf = tmp_path / 'etc/containerd/config.toml'
+    conf.parent.mkdir(parents=True)
+    conf.write_text('# Managed by edge.cluster.container_runtime\nversion = 2\n')
+    os.chmod(conf, 0o640)
+    mirror = tmp_path / 'etc/containerd/certs.d/registry.k8s.io/hosts.toml'
+    mirror.parent.mkdir(parents=True)
+    mirror.write_text('server = "https://registry.k8s.io"\n')
+    found = np.path_states([str(conf.parent), str(conf), str(tmp_path / 'absent'), str(tmp_path / 'etc/containerd/certs.d/*/hosts.toml')],
+                           contains='^# Managed by edge')
+    assert found[str(conf.parent)]['type'] == 'directory' and 'sha1' not in found[str(conf.parent)]
+    assert found[str(conf)]['type'] == 'file' and found[str(conf)]['mode'] == '0640'
+    assert found[str(conf)]['sha1'] == hashlib.sha1(conf.read_bytes()).hexdigest()
+    assert found[str(conf)]['contains'] is True
+    assert found[str(conf)]['owner'] == pwd.getpwuid(os.getuid()).pw_name
+    assert found[str(tmp_path / 'absent')] == {'exists': False}
+    assert found[str(mirror)]['contains'] is False  # the glob's match, reported under its own path
+
+
+def test_path_states_glob_without_match_reports_nothing(tmp_path):
+    assert np.path_states([str(tmp_path / 'none/*/hosts.toml')]) == {}
+
+
+def test_service_states_parse_systemctl_show():
+    calls = []
+
+    def run(argv):
+        calls.append(argv)
+        if argv[-1] == 'containerd.service':
+            return 0, 'UnitFileState=enabled\nActiveState=active\n', ''
+        return None, '', 'No such file or directory: systemctl'
+
+    found = np.service_states(['containerd', 'kubelet.service'], run)
+    assert found == {'containerd': {'active_state': 'active', 'unit_file_state': 'enabled'},
+                     'kubelet.service': {'active_state': None, 'unit_file_state': None}}
+    assert calls[0][:2] == ['systemctl', 'show']
+
+
+def test_versions_run_only_executables(tmp_path):
+    tool = tmp_path / 'containerd'
+    tool.write_text('#!/bin/sh\necho "containerd v1.7.29"\n')
+    os.chmod(tool, 0o755)
+    plain = tmp_path / 'plain'
+    plain.write_text('')
+    found = np.versions([str(tool), str(plain), str(tmp_path / 'absent')],
+                        lambda argv: (0, 'containerd v1.7.29\n', '') if argv == [str(tool), '--version'] else pytest.fail(argv))
+    assert found[str(tool)] == {'rc': 0, 'stdout': 'containerd v1.7.29', 'stderr': ''}
+    assert found[str(plain)]['rc'] is None and 'not executable' in found[str(plain)]['stderr']
+    assert found[str(tmp_path / 'absent')]['rc'] is None
