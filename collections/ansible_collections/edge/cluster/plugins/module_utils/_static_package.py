@@ -522,11 +522,22 @@ def _describe(st, content):
     return '%s mode %04o owner %d:%d' % (content, stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid)
 
 
-def plan(wanted, hash_file=sha256_file):
+def fingerprint(st, sha256):
+    """What identifies an installed file's bytes without reading them: its sha256 when last verified
+    plus size, mtime, ctime, inode and device. Any write, rename or chmod changes ctime, which
+    user space cannot set back, so an unchanged fingerprint means unchanged bytes."""
+    return [sha256, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
+
+
+def plan(wanted, hash_file=None, verified=None):
     """The changes needed to make the node match wanted; [] when it already does.
 
     Installed files are compared by sha256 (a size mismatch alone settles it, without reading).
+    verified ({path: fingerprint}, from the last run's record) spares re-reading binaries whose
+    fingerprint is unchanged: a no-op run then reads no large file at all.
     """
+    hash_file = hash_file or sha256_file  # looked up per call, so tests can watch it
+    verified = verified or {}
     changes = []
     for item in wanted:
         try:
@@ -542,7 +553,10 @@ def plan(wanted, hash_file=sha256_file):
         if item.want_size is not None and st.st_size != item.want_size:
             changes.append(Change(item, 'update', _describe(st, 'size %d' % st.st_size)))
             continue
-        digest = hash_file(item.path)
+        if item.content is None and verified.get(item.path) == fingerprint(st, item.want_sha256):
+            digest = item.want_sha256
+        else:
+            digest = hash_file(item.path)
         if digest != item.want_sha256:
             changes.append(Change(item, 'update', _describe(st, 'sha256:' + digest)))
         elif stat.S_IMODE(st.st_mode) != item.mode or st.st_uid != 0 or st.st_gid != 0:
@@ -780,7 +794,7 @@ def install(request, machine, run, download=None):
 
     # Cheapest path: the node already holds what this checksum installed.
     if record and expected and record['package'].get('sha256') == expected:
-        changes = plan(desired_files(record, opts))
+        changes = plan(desired_files(record, opts), verified=record.get('verified'))
         if not _needs_package(changes):
             return _finish(request, run, result, record, changes, {})
 
@@ -807,7 +821,7 @@ def install(request, machine, run, download=None):
                                'package you meant; nothing was changed'
                                % (request.url or source, actual, expected_from, expected))
         if record and record['package'].get('sha256') == actual:
-            changes = plan(desired_files(record, opts))
+            changes = plan(desired_files(record, opts), verified=record.get('verified'))
             if not _needs_package(changes):
                 _keep_in_cache(request, source)
                 return _finish(request, run, result, record, changes, {})
@@ -822,7 +836,7 @@ def install(request, machine, run, download=None):
         contents = read_package(source, staging)
         verify(contents, machine, label)
         new_record = record_from_contents(contents, actual, label)
-        changes = plan(desired_files(new_record, opts))
+        changes = plan(desired_files(new_record, opts), verified=(record or {}).get('verified'))
         staged = staged_paths(contents) if staging else {}
         _keep_in_cache(request, source)
         return _finish(request, run, result, new_record, changes, staged)
@@ -847,13 +861,28 @@ def _keep_in_cache(request, source):
     os.rename(target + '.edge-cluster-tmp', target)
 
 
+def verified_fingerprints(wanted):
+    """{path: fingerprint} of the binaries of wanted, read after they were installed or checked."""
+    found = {}
+    for item in wanted:
+        if item.content is None:
+            try:
+                found[item.path] = fingerprint(os.lstat(item.path), item.want_sha256)
+            except OSError:
+                continue
+    return found
+
+
 def _finish(request, run, result, record, changes, staged):
     if changes and not request.check_mode:
         result['installed'] = apply(changes, staged)
     elif changes:
         result['installed'] = [c.desired.path for c in changes]
-    if not request.check_mode and (changes or load_state(request.state_file) != record):
-        save_state(request.state_file, record)
+    if not request.check_mode:
+        # Every binary is now as the record says: remember how each looks, for the next plan().
+        record = dict(record, verified=verified_fingerprints(desired_files(record, request.options)))
+        if changes or load_state(request.state_file) != record:
+            save_state(request.state_file, record)
     enabled_changed, restart = _services(run, changes, request)
     result['changed'] = bool(changes) or enabled_changed
     result['restart_needed'] = restart

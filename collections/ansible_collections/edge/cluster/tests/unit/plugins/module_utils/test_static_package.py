@@ -214,6 +214,31 @@ def test_second_run_without_any_checksum_hashes_but_does_not_unpack(node, tmp_pa
     assert node.install(src=str(path))['changed'] is False
 
 
+def test_no_op_run_reads_no_installed_binary(node, package, monkeypatch):
+    """The install record keeps each binary's fingerprint: a no-op run hashes none of them."""
+    path, _digest = package
+    node.install(src=str(path))
+    installed = (str(node.path('usr/local/bin')), str(node.path('opt/cni/bin')))
+    monkeypatch.setattr(sp, 'sha256_file', lambda p, real=sp.sha256_file: (
+        pytest.fail('%s re-hashed on a no-op run' % p) if p.startswith(installed) else real(p)))
+    result = node.install(src=str(path))
+    assert result['changed'] is False and result['installed'] == []
+
+
+def test_a_binary_rewritten_with_its_old_size_and_mtime_is_still_put_back(node, package):
+    """The fingerprint holds ctime, which a rewrite changes and user space cannot set back."""
+    path, _digest = package
+    node.install(src=str(path))
+    kubeadm = node.path('usr/local/bin/kubeadm')
+    original, st = kubeadm.read_bytes(), kubeadm.stat()
+    kubeadm.write_bytes(original[:-1] + b'Y')
+    os.utime(kubeadm, ns=(st.st_atime_ns, st.st_mtime_ns))
+    result = node.install(src=str(path))
+    assert result['changed'] is True and result['installed'] == [str(kubeadm)]
+    assert kubeadm.read_bytes() == original
+    assert node.install(src=str(path))['changed'] is False
+
+
 def test_a_changed_installed_file_is_put_back(node, package):
     path, _digest = package
     node.install(src=str(path))
