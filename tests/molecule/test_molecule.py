@@ -21,7 +21,7 @@ import pytest
 from edge_testlib import REPO, run, tool_env
 
 SCENARIOS_DIR = REPO / 'molecule'
-EXPECTED = {'node_prep', 'static_package', 'container_runtime', 'airgap_images'}
+EXPECTED = {'node_prep', 'static_package', 'container_runtime', 'airgap_images', 'ha_loadbalancer'}
 SEQUENCE = ['destroy', 'syntax', 'create', 'prepare', 'check', 'converge', 'idempotence', 'verify', 'destroy']
 CACHE = Path(os.environ.get('EDGE_CLUSTER_CACHE', os.path.expanduser('~/.cache/edge-cluster')))
 STEP_RE = re.compile(r'\[(?P<scenario>\w+) > (?P<action>\w+)\] (?P<what>Executing|Executed: .*)$')

@@ -1,0 +1,40 @@
+# Copyright (c) edge.cluster contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.edge.cluster.plugins.filter.host_port import FilterModule as HostPort
+from ansible_collections.edge.cluster.plugins.filter.vrrp_plan import FilterModule as VrrpPlan
+
+vrrp_plan = VrrpPlan().filters()['vrrp_plan']
+host_port = HostPort().filters()['host_port']
+
+GROUP = [{'name': 'cp1', 'ansible_host': '10.213.16.11'}, {'name': 'cp2', 'ansible_host': '10.213.16.12'}]
+ETH0 = {'address': '10.213.16.12', 'netmask': '255.255.255.0'}
+
+
+def test_vrrp_plan_filter():
+    result = vrrp_plan(GROUP, 'cp2', '10.213.16.100', 'eth0', ETH0, virtual_router_id=77)
+    assert result['priority'] == 140 and result['check_weight'] == -20
+    assert result['unicast_peers'] == ['10.213.16.11'] and result['virtual_router_id'] == 77
+
+
+@pytest.mark.parametrize('members, message', [
+    ('cp1', 'expected a list of host dicts, got str'),
+    (['cp1'], 'expected a list of host dicts'),
+    (GROUP[:1], 'cp2 is not in group'),
+])
+def test_vrrp_plan_filter_errors(members, message):
+    with pytest.raises(AnsibleFilterError, match='^edge.cluster.vrrp_plan: .*' + message):
+        vrrp_plan(members, 'cp2', '10.213.16.100', 'eth0', ETH0)
+
+
+def test_host_port_filter():
+    assert host_port('lb:7443') == ['lb', 7443]
+    assert host_port('lb', default_port='8443') == ['lb', 8443]
+    with pytest.raises(AnsibleFilterError, match="^edge.cluster.host_port: external endpoint 'lb:x'"):
+        host_port('lb:x')
