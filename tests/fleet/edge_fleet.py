@@ -1,0 +1,200 @@
+"""Helpers of the fleet suite (a unique module name: pytest imports every conftest.py as
+"conftest"); the fixtures are in conftest.py next to this file.
+
+The suite's lab has its own prefix and subnets (edge-fleet, 10.213.10.0/24, site 10.213.11.0/24):
+one control plane, direct edge nodes, and site nodes on the isolated site network that only the
+proxy node reaches. Test traffic goes only to that lab's containers and to podman on this host."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from edge_testlib import REPO, run, tool_env
+
+PREFIX = 'edge-fleet'
+SUBNETS = ('10.213.10.0/24', '10.213.11.0/24')
+DIRECT = 7          # edge nodes on the main network
+SITE = 3            # site nodes behind the proxy
+CP = PREFIX + '-cp-1'
+PROXY = PREFIX + '-proxy'
+DIRECT_NODES = tuple('%s-edge-%d' % (PREFIX, i) for i in range(1, DIRECT + 1))
+SITE_NODES = tuple('%s-site-%d' % (PREFIX, i) for i in range(1, SITE + 1))
+EDGES = DIRECT_NODES + SITE_NODES
+STOPPED = DIRECT_NODES[-1]   # unreachable in the first run: its container is stopped
+CORRUPT = DIRECT_NODES[-2]   # its package copy is corrupt in the first run
+NAME_PREFIX = 'fleet'
+KUBECTL = '/usr/local/bin/kubectl --kubeconfig /etc/kubernetes/admin.conf'
+LABEL_KEY = 'app.superedge.io/node-label'
+INVENTORY_KEY = 'edge.cluster/inventory-host'
+EDGE_LABELS = {'superedge.io/edge-node': 'enable', 'superedge.io/node-edge': 'enable'}
+LOGS = Path(tool_env().get('EDGE_CLUSTER_CACHE') or Path.home() / '.cache' / 'edge-cluster') / 'logs'
+_T0 = time.monotonic()
+CAPTURE = None
+
+
+def progress(msg):
+    """A live progress line: which step, how long the suite has run so far."""
+    line = '[fleet +%4ds] %s' % (time.monotonic() - _T0, msg)
+    if CAPTURE is None:
+        print(line, file=sys.stderr, flush=True)
+        return
+    with CAPTURE.global_and_fixture_disabled():
+        print(line, file=sys.stderr, flush=True)
+
+
+def env():
+    return tool_env(CONTAINERS_CONF=str(REPO / 'lab' / 'containers.conf'))
+
+
+def recap(output):
+    found = {}
+    for m in re.finditer(r'^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)', output, re.M):
+        found[m.group(1)] = dict(zip(('ok', 'changed', 'unreachable', 'failed'), map(int, m.groups()[1:])))
+    return found
+
+
+class Playbook:
+    def __init__(self, rc, output, seconds, log, report=None):
+        self.rc, self.output, self.seconds, self.log, self.report = rc, output, seconds, log, report
+        self.recap = recap(output)
+
+    def rows(self):
+        return {row['host']: row for row in self.report['hosts']}
+
+    def failure(self):
+        return 'ansible-playbook rc=%d (full log %s):\n%s' % (self.rc, self.log, self.output[-8000:])
+
+
+class FleetLab:
+    """The suite's lab through the real scripts/lab, and inventories written from its hosts.yml."""
+
+    def __init__(self, workdir):
+        self.workdir = Path(workdir)
+        self.lab_inventory = self.workdir / 'lab-hosts.yml'
+        # The lab's settings (containerd's restrict_oom_score_adj, kube-proxy conntrack) are group_vars
+        # beside the inventory, as for `make lab`.
+        group_vars = self.workdir / 'group_vars'
+        if not group_vars.exists():
+            group_vars.symlink_to(REPO / 'inventories' / 'lab' / 'group_vars')
+        self.extra = ['-e', 'lab_prefix=%s' % PREFIX, '-e', 'lab_inventory=%s' % self.lab_inventory,
+                      '-e', 'lab_subnet=%s' % SUBNETS[0], '-e', 'lab_site_subnet=%s' % SUBNETS[1],
+                      '-e', 'lab_control_planes=1', '-e', 'lab_workers=0',
+                      '-e', 'lab_edge_nodes=%d' % DIRECT, '-e', 'lab_site_nodes=%d' % SITE]
+        self.key = REPO / '.lab' / PREFIX / 'id_ed25519'
+        self.runs = 0
+        LOGS.mkdir(parents=True, exist_ok=True)
+
+    def up(self):
+        return run([REPO / 'scripts' / 'lab', 'up', '--no-cluster', *self.extra], env=env(), timeout=1800)
+
+    def down(self):
+        return run([REPO / 'scripts' / 'lab', 'down', *self.extra], env=env(), timeout=600, check=False)
+
+    def hosts(self):
+        return yaml.safe_load(self.lab_inventory.read_text())
+
+    def write_inventory(self, name, edge_host_vars=None, with_edges=True):
+        """The fleet inventory: the lab's, with the site nodes naming their proxy, the proxy's site
+        address, the name prefix, and per-host extras (edge_host_vars: {host: {var: value}})."""
+        doc = self.hosts()
+        # this 2-core machine may be loaded by other labs: SSH gets longer to answer
+        doc['all']['vars']['ansible_timeout'] = 60
+        groups = doc['all']['children']
+        groups['edge_nodes']['vars'] = {'fleet_join_node_name_prefix': NAME_PREFIX}
+        proxy = groups['lab_proxies']['hosts'][PROXY]
+        proxy['fleet_join_proxy_address'] = SUBNETS[1].replace('0/24', '3')
+        for host in groups['edge_site']['hosts'].values():
+            host['fleet_join_proxy'] = PROXY
+        for host, extra in (edge_host_vars or {}).items():
+            group = 'edge_site' if host in SITE_NODES else 'edge_nodes'
+            groups[group]['hosts'][host].update(extra)
+        if not with_edges:
+            groups['edge_nodes']['hosts'] = {}
+            groups['edge_site']['hosts'] = {}
+        path = self.workdir / ('%s.yml' % name)
+        path.write_text(yaml.safe_dump(doc, sort_keys=False, width=1000))
+        return path
+
+    def ip(self, host):
+        doc = self.hosts()['all']['children']
+        for group in doc.values():
+            if host in (group.get('hosts') or {}):
+                return group['hosts'][host]['ansible_host']
+        raise KeyError(host)
+
+    def playbook(self, name, inventory, *args, log_name, timeout=1200):
+        """ansible-playbook with the output in $EDGE_CLUSTER_CACHE/logs/fleet-<log_name>.log, each
+        play's name as a progress line; a fleet_join run's JSON report is read back."""
+        log = LOGS / ('fleet-%s.log' % log_name)
+        report = self.workdir / ('report-%s.json' % log_name)
+        if report.exists():
+            report.unlink()
+        argv = ['ansible-playbook', str(REPO / name), '-i', str(inventory)] + [str(a) for a in args]
+        if 'fleet_join' in name:
+            argv += ['-e', 'fleet_join_report_path=%s' % report]
+        progress('%s: %s (log %s)' % (log_name, ' '.join(argv[1:]).replace(str(REPO) + '/', ''), log))
+        started = time.monotonic()
+        lines = []
+        with subprocess.Popen(argv, cwd=str(REPO), env=env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True, errors='replace') as proc, open(log, 'w', encoding='utf-8') as handle:
+            for line in proc.stdout:
+                lines.append(line)
+                handle.write(line)
+                if line.startswith('PLAY [') or line.startswith('PLAY RECAP') or '    msg: batch of ' in line:
+                    progress('  %s +%ds  %s' % (log_name, time.monotonic() - started, line.strip(' *\n')))
+                if time.monotonic() - started > timeout:
+                    proc.kill()
+                    pytest.fail('%s: no end after %ss (log %s)' % (log_name, timeout, log), pytrace=False)
+            rc = proc.wait()
+        seconds = time.monotonic() - started
+        progress('  %s: rc=%d in %.1fs' % (log_name, rc, seconds))
+        data = json.loads(report.read_text()) if report.exists() else None
+        return Playbook(rc, ''.join(lines), seconds, log, data)
+
+    def ssh(self, host, script, check=True, timeout=300):
+        """A shell script on a node as root (site nodes through the proxy, as Ansible goes)."""
+        opts = ['-i', str(self.key), '-o', 'UserKnownHostsFile=/dev/null', '-o', 'StrictHostKeyChecking=no',
+                '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR', '-o', 'ConnectTimeout=10']
+        argv = ['ssh'] + opts
+        if host in SITE_NODES:
+            argv += ['-o', 'ProxyCommand=ssh %s -W %%h:%%p root@%s' % (' '.join(opts), self.ip(PROXY))]
+        return run(argv + ['root@%s' % self.ip(host), script], env=env(), timeout=timeout, check=check)
+
+    def kubectl_json(self, args):
+        return json.loads(self.ssh(CP, '%s %s --output json' % (KUBECTL, args)).stdout)
+
+    def podman(self, *args):
+        return run(['podman'] + list(args), env=env(), timeout=300)
+
+
+def nodes(lab):
+    """{name: {'ready', 'labels'}}."""
+    out = {}
+    for item in lab.kubectl_json('get nodes')['items']:
+        ready = [c['status'] for c in item['status'].get('conditions', []) if c['type'] == 'Ready']
+        out[item['metadata']['name']] = {'ready': ready == ['True'], 'labels': item['metadata'].get('labels', {})}
+    return out
+
+
+def fleet_tokens(lab):
+    """Bootstrap tokens a fleet run made (their description names fleet_join) that still exist."""
+    items = lab.kubectl_json('--namespace kube-system get secrets --field-selector type=bootstrap.kubernetes.io/token')
+    return [s['metadata']['name'] for s in items['items']
+            if 'fleet_join' in base64.b64decode(s.get('data', {}).get('description', '')).decode('utf-8', 'replace')]
+
+
+def tcp_open(address, port=22, timeout=2.0):
+    try:
+        with socket.create_connection((address, port), timeout):
+            return True
+    except OSError:
+        return False

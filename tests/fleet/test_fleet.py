@@ -1,0 +1,179 @@
+"""Issue 7, end to end with real kubeadm: a control plane with no edge nodes (site.yml), then
+playbooks/fleet_join.yml over 10 edge hosts - 7 on the main network, 3 on an isolated site that
+only the proxy node reaches - where one host is unreachable (its container stopped) and one has a
+corrupt package copy:
+
+- exactly those two fail, each with its reason in the table and the JSON report; rc is non-zero;
+  every other host joined under a <prefix>-<6 random> name recorded on the node, Ready, with the
+  edge labels, the run's batch label and its inventory record; the site's nodes got the package
+  from the proxy's HTTP server (one download each, one copy to the site); the token is gone;
+- fixed, a re-run joins exactly those two and contacts no member;
+- a reinstall keeps a node's name; another, with a new name asked for, changes it and the old Node
+  is gone;
+- a final re-run over the whole fleet changes nothing and touches only the control plane.
+
+Tests run in file order against one lab (conftest.py). Logs: $EDGE_CLUSTER_CACHE/logs/fleet-*.log."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+
+import pytest
+from edge_fleet import (CORRUPT, CP, EDGE_LABELS, EDGES, INVENTORY_KEY, LABEL_KEY, NAME_PREFIX, PROXY, REPO,
+                        SITE_NODES, STOPPED, DIRECT_NODES, fleet_tokens, nodes, progress, tcp_open)
+
+pytestmark = pytest.mark.slow
+
+PLAYBOOK = 'playbooks/fleet_join.yml'
+BATCH = 5
+STATE = {}
+NAME_RE = re.compile(r'^%s-[a-z0-9]{6}$' % NAME_PREFIX)
+
+
+def corrupt_package(lab):
+    """A copy of the bundle's package with bytes flipped in the middle, beside the bundle's
+    SHA256SUMS (which static_package checks it against)."""
+    folder = lab.workdir / 'corrupt'
+    folder.mkdir(exist_ok=True)
+    bundle = REPO / 'artifacts' / 'bundle'
+    package = folder / 'kube-linux-amd64-v1.34.12.tar.gz'
+    shutil.copyfile(bundle / package.name, package)
+    shutil.copyfile(bundle / 'SHA256SUMS', folder / 'SHA256SUMS')
+    with open(package, 'r+b') as handle:
+        handle.seek(package.stat().st_size // 2)
+        handle.write(b'\0corrupt\0' * 64)
+    return package
+
+
+def node_name_files(lab, hosts):
+    return {host: lab.ssh(host, 'cat /etc/edge-cluster/node-name; stat -c %a /etc/edge-cluster/node-name')
+            .stdout.split() for host in hosts}
+
+
+def check_members(lab, rows, run_id_of):
+    """Every given host's Node: Ready, edge labels, the batch label of the run that joined it, its
+    inventory record; names unique and Penetrator-shaped."""
+    live = nodes(lab)
+    for host, run_id in run_id_of.items():
+        name = rows[host]['node_name']
+        assert name in live, (host, name, sorted(live))
+        labels = live[name]['labels']
+        assert live[name]['ready'], name
+        assert {k: labels.get(k) for k in EDGE_LABELS} == EDGE_LABELS, (name, labels)
+        assert labels.get(LABEL_KEY) == run_id, (name, labels)
+        assert labels.get(INVENTORY_KEY) == host, (name, labels)
+    return live
+
+
+def test_site_nodes_reachable_only_through_the_proxy(lab):
+    assert tcp_open(lab.ip(PROXY)), 'the proxy answers SSH on the main network'
+    for host in SITE_NODES:
+        assert not tcp_open(lab.ip(host)), '%s must not be reachable from the controller directly' % host
+    assert lab.ssh(SITE_NODES[0], 'hostname').stdout.strip() == SITE_NODES[0]
+
+
+def test_first_run_two_broken_hosts_fail_the_others_join(lab, control_plane, figures):
+    assert set(nodes(lab)) == {CP}, 'the cluster starts with no edge node'
+    lab.podman('stop', '--time', '2', STOPPED)
+    inventory = lab.write_inventory('run1', {CORRUPT: {'edge_cluster_install_pkg_path': str(corrupt_package(lab))}})
+    STATE['inventory1'] = inventory
+    done = lab.playbook(PLAYBOOK, inventory, '-e', 'fleet_join_batch_size=%d' % BATCH, log_name='run1')
+    figures['first run (10 hosts, 2 broken)'] = done.seconds
+    assert done.rc != 0, 'a run with failed hosts exits non-zero'
+    assert done.report, 'the JSON report is written even when hosts failed'
+    rows = done.rows()
+    assert set(rows) == set(EDGES)
+    failed = {h for h, r in rows.items() if r['result'] == 'failed'}
+    assert failed == {STOPPED, CORRUPT}, done.failure()
+    assert rows[STOPPED]['step'] == 'reach' and 'unreachable' in rows[STOPPED]['reason'], rows[STOPPED]
+    assert rows[CORRUPT]['step'] == 'package', rows[CORRUPT]
+    assert re.search(r'sha256|checksum', rows[CORRUPT]['reason'], re.I), rows[CORRUPT]
+    joined = sorted(set(EDGES) - failed)
+    assert all(rows[h]['result'] == 'joined' and rows[h]['duration'] > 0 for h in joined), rows
+    assert done.report['summary'] == {'joined': 8, 'failed': 2, 'already a member': 0, 'reinstalled': 0,
+                                      'skipped': 0}
+    run_id = done.report['run_id']
+    assert done.report['batch_label'] == '%s=%s' % (LABEL_KEY, run_id)
+    # the readable table is in the output, one line per host, with the reasons
+    assert re.search(r'^.*HOST\s+NODE\s+RESULT\s+SECONDS\s+REASON', done.output, re.M)
+    assert re.search(r'%s\s+\S+\s+failed\s+[\d.]+\s+\[package\]' % CORRUPT, done.output)
+    assert 'fleet join %s: 10 hosts - 8 joined, 2 failed' % run_id in done.output
+    names = [rows[h]['node_name'] for h in joined]
+    assert all(NAME_RE.match(n) for n in names) and len(set(names)) == len(names), names
+    check_members(lab, rows, {h: run_id for h in joined})
+    assert fleet_tokens(lab) == [], 'the run deleted its token'
+    recorded = node_name_files(lab, joined)
+    assert recorded == {h: [rows[h]['node_name'], '644'] for h in joined}
+    # the site's package went once to the proxy and each site node downloaded it from there
+    gets = lab.ssh(PROXY, 'journalctl -u edge-cluster-fleet-http --no-pager -o cat | grep -c "GET /kube-linux" || true')
+    assert int(gets.stdout.strip()) == len(SITE_NODES), gets.stdout
+    assert not lab.ssh(PROXY, 'systemctl is-active edge-cluster-fleet-http', check=False).returncode == 0
+    STATE['rows1'] = rows
+    STATE['run1'] = run_id
+
+
+def test_rerun_after_fixing_joins_only_the_two(lab, figures):
+    if 'rows1' not in STATE:
+        pytest.skip('needs the first run')
+    lab.podman('start', STOPPED)
+    deadline = time.monotonic() + 60
+    while not tcp_open(lab.ip(STOPPED)) and time.monotonic() < deadline:
+        time.sleep(1)
+    inventory = lab.write_inventory('run2')
+    done = lab.playbook(PLAYBOOK, inventory, '-e', 'fleet_join_batch_size=%d' % BATCH, log_name='run2')
+    figures['re-run joining the 2 fixed hosts'] = done.seconds
+    assert done.rc == 0, done.failure()
+    rows = done.rows()
+    assert {h for h, r in rows.items() if r['result'] == 'joined'} == {STOPPED, CORRUPT}
+    assert {h for h, r in rows.items() if r['result'] == 'already a member'} == set(EDGES) - {STOPPED, CORRUPT}
+    for host, row in rows.items():
+        if row['result'] == 'already a member':
+            assert row['node_name'] == STATE['rows1'][host]['node_name']
+    # members were never contacted: they are not in the recap at all
+    assert set(done.recap) <= {'localhost', CP, STOPPED, CORRUPT}, done.recap
+    run_ids = dict({h: STATE['run1'] for h in EDGES}, **{STOPPED: done.report['run_id'], CORRUPT: done.report['run_id']})
+    check_members(lab, rows, run_ids)
+    assert fleet_tokens(lab) == []
+    STATE['rows2'] = rows
+    STATE['run_ids'] = run_ids
+
+
+def test_reinstall_keeps_or_changes_the_name(lab, figures):
+    if 'rows2' not in STATE:
+        pytest.skip('needs the re-run')
+    keep, rename = SITE_NODES[0], DIRECT_NODES[0]
+    old_keep, old_rename = STATE['rows2'][keep]['node_name'], STATE['rows2'][rename]['node_name']
+    # one chosen on the command line, one by host variables with the new name (nodeNamesOverride)
+    inventory = lab.write_inventory('run3', {rename: {'fleet_join_reinstall': True,
+                                                      'fleet_join_node_name': NAME_PREFIX + '-renamed'}})
+    done = lab.playbook(PLAYBOOK, inventory, '-e', '{"fleet_join_reinstall_hosts": ["%s"]}' % keep,
+                        log_name='reinstall')
+    figures['reinstall of 2 hosts'] = done.seconds
+    assert done.rc == 0, done.failure()
+    rows = done.rows()
+    assert rows[keep]['result'] == 'reinstalled' and rows[keep]['node_name'] == old_keep
+    assert rows[rename]['result'] == 'reinstalled' and rows[rename]['node_name'] == NAME_PREFIX + '-renamed'
+    assert {h for h, r in rows.items() if r['result'] == 'already a member'} == set(EDGES) - {keep, rename}
+    run_ids = dict(STATE['run_ids'], **{keep: done.report['run_id'], rename: done.report['run_id']})
+    live = check_members(lab, rows, run_ids)
+    assert old_rename not in live, 'the old Node of the renamed host is gone'
+    assert len(live) == 1 + len(EDGES)
+    assert node_name_files(lab, [keep, rename]) == {keep: [old_keep, '644'], rename: [NAME_PREFIX + '-renamed', '644']}
+    assert fleet_tokens(lab) == []
+    STATE['reinstalled'] = True
+
+
+def test_noop_rerun_changes_nothing_and_contacts_no_edge_host(lab, figures):
+    if 'rows2' not in STATE:
+        pytest.skip('needs the fleet joined')
+    inventory = lab.write_inventory('noop')
+    done = lab.playbook(PLAYBOOK, inventory, log_name='no-op')
+    figures['no-op re-run over 10 members'] = done.seconds
+    assert done.rc == 0, done.failure()
+    assert {r['result'] for r in done.report['hosts']} == {'already a member'}
+    assert set(done.recap) <= {'localhost', CP}, done.recap
+    assert all(r['changed'] == 0 for r in done.recap.values()), done.recap
+    assert fleet_tokens(lab) == []
+    progress('no-op re-run over %d members: %.1fs' % (len(EDGES), done.seconds))
