@@ -33,7 +33,7 @@ attributes:
     support: none
     details:
       - Every run uploads again (new encryption, two more hours). Run it only when a control-plane join is due,
-        as P(edge.cluster.node_join#role) does with O(node_join_upload_certs).
+        as P(edge.cluster.node_join#role) does with C(node_join_upload_certs).
 options:
   certificate_key:
     description:
