@@ -160,14 +160,25 @@ class FleetLab:
         data = json.loads(report.read_text()) if report.exists() else None
         return Playbook(rc, ''.join(lines), seconds, log, data)
 
-    def ssh(self, host, script, check=True, timeout=300):
-        """A shell script on a node as root (site nodes through the proxy, as Ansible goes)."""
+    def ssh(self, host, script, check=True, timeout=300, direct=False, connect_timeout=60):
+        """A shell script on a node as root (site nodes through the proxy, as Ansible goes, unless
+        direct). A connection that fails (rc 255: sshd slow to answer on a loaded machine) is tried
+        again twice."""
         opts = ['-i', str(self.key), '-o', 'UserKnownHostsFile=/dev/null', '-o', 'StrictHostKeyChecking=no',
-                '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR', '-o', 'ConnectTimeout=10']
+                '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR', '-o', 'ConnectTimeout=%d' % connect_timeout]
         argv = ['ssh'] + opts
-        if host in SITE_NODES:
+        if host in SITE_NODES and not direct:
             argv += ['-o', 'ProxyCommand=ssh %s -W %%h:%%p root@%s' % (' '.join(opts), self.ip(PROXY))]
-        return run(argv + ['root@%s' % self.ip(host), script], env=env(), timeout=timeout, check=check)
+        argv += ['root@%s' % self.ip(host), script]
+        for attempt in range(3 if not direct else 1):
+            done = run(argv, env=env(), timeout=timeout, check=False)
+            if done.returncode != 255:
+                break
+            time.sleep(5)
+        if check and done.returncode != 0:
+            pytest.fail('ssh %s failed (rc=%d): %s\n%s' % (host, done.returncode, script, done.stderr[-3000:]),
+                        pytrace=False)
+        return done
 
     def kubectl_json(self, args):
         return json.loads(self.ssh(CP, '%s %s --output json' % (KUBECTL, args)).stdout)
