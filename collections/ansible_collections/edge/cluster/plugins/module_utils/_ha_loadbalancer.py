@@ -111,8 +111,8 @@ def vrrp_plan(members, host, vip, interface, interface_ipv4, priority_top=150, p
         network = ipaddress.IPv4Network('%s/%s' % (interface_ipv4['address'], interface_ipv4['netmask']), strict=False)
     except ValueError:
         raise HAPlanError('interface %r of %s has an unusable IPv4 netmask %r' % (interface, host, interface_ipv4['netmask']))
-    if vip_address not in network or (network.prefixlen < 31 and vip_address in (network.network_address,
-                                                                                  network.broadcast_address)):
+    reserved = (network.network_address, network.broadcast_address) if network.prefixlen < 31 else ()
+    if vip_address not in network or vip_address in reserved:
         raise HAPlanError('ha_loadbalancer_vip %s is not a host address in %s, the subnet of %s on %s: choose a free '
                           'address in that subnet, or set ha_loadbalancer_interface to the interface whose subnet '
                           'holds it' % (vip_address, network, interface, host))
