@@ -9,7 +9,6 @@ import os
 import pytest
 
 import edge_fleet
-import edge_testlib
 from edge_fleet import REPO, FleetLab, progress, run
 
 FIGURES = {}
@@ -17,7 +16,7 @@ FIGURES = {}
 
 @pytest.fixture(scope='session', autouse=True)
 def _fleet_progress(request):
-    edge_testlib.capture_progress(request)
+    edge_fleet.CAPTURE = request.config.pluginmanager.getplugin('capturemanager')
 
 
 @pytest.fixture(scope='session')
