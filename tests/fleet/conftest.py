@@ -9,6 +9,7 @@ import os
 import pytest
 
 import edge_fleet
+import edge_testlib
 from edge_fleet import REPO, FleetLab, progress, run
 
 FIGURES = {}
@@ -16,7 +17,7 @@ FIGURES = {}
 
 @pytest.fixture(scope='session', autouse=True)
 def _fleet_progress(request):
-    edge_fleet.CAPTURE = request.config.pluginmanager.getplugin('capturemanager')
+    edge_testlib.capture_progress(request)
 
 
 @pytest.fixture(scope='session')

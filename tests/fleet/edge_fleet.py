@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import yaml
-from edge_testlib import REPO, run, tool_env
+
+import edge_testlib
+from edge_testlib import REPO, lab_env as env, run
 
 PREFIX = 'edge-fleet'
 SUBNETS = ('10.213.10.0/24', '10.213.11.0/24')
@@ -36,42 +36,23 @@ KUBECTL = '/usr/local/bin/kubectl --kubeconfig /etc/kubernetes/admin.conf'
 LABEL_KEY = 'app.superedge.io/node-label'
 INVENTORY_KEY = 'edge.cluster/inventory-host'
 EDGE_LABELS = {'superedge.io/edge-node': 'enable', 'superedge.io/node-edge': 'enable'}
-LOGS = Path(tool_env().get('EDGE_CLUSTER_CACHE') or Path.home() / '.cache' / 'edge-cluster') / 'logs'
-_T0 = time.monotonic()
-CAPTURE = None
+LOGS = edge_testlib.LOGS
 
 
 def progress(msg):
-    """A live progress line: which step, how long the suite has run so far."""
-    line = '[fleet +%4ds] %s' % (time.monotonic() - _T0, msg)
-    if CAPTURE is None:
-        print(line, file=sys.stderr, flush=True)
-        return
-    with CAPTURE.global_and_fixture_disabled():
-        print(line, file=sys.stderr, flush=True)
+    """A live progress line (edge_testlib's, tagged for this suite)."""
+    edge_testlib.progress('fleet', msg)
 
 
-def env():
-    return tool_env(CONTAINERS_CONF=str(REPO / 'lab' / 'containers.conf'))
+class Playbook(edge_testlib.Playbook):
+    """edge_testlib's Playbook plus the run's JSON report."""
 
-
-def recap(output):
-    found = {}
-    for m in re.finditer(r'^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)', output, re.M):
-        found[m.group(1)] = dict(zip(('ok', 'changed', 'unreachable', 'failed'), map(int, m.groups()[1:])))
-    return found
-
-
-class Playbook:
     def __init__(self, rc, output, seconds, log, report=None):
-        self.rc, self.output, self.seconds, self.log, self.report = rc, output, seconds, log, report
-        self.recap = recap(output)
+        super().__init__(rc, output, seconds, log)
+        self.report = report
 
     def rows(self):
         return {row['host']: row for row in self.report['hosts']}
-
-    def failure(self):
-        return 'ansible-playbook rc=%d (full log %s):\n%s' % (self.rc, self.log, self.output[-8000:])
 
 
 class FleetLab:
