@@ -177,11 +177,12 @@ class SuiteLab:
     def down(self):
         return run([REPO / 'scripts' / 'lab', 'down', *self.extra], env=lab_env(), timeout=600, check=False)
 
-    def playbook(self, name, *args, log_name, timeout=1800):
-        """ansible-playbook <name> on the lab inventory; the output goes to a log file under
-        $EDGE_CLUSTER_CACHE/logs, and each play's name to the progress lines."""
+    def playbook(self, name, *args, log_name, timeout=1800, inventory=None, markers=()):
+        """ansible-playbook <name> on the lab inventory (or another one); the output goes to a log
+        file under $EDGE_CLUSTER_CACHE/logs, and each play's name (and each line holding one of
+        markers) to the progress lines."""
         log = LOGS / ('%s-%s.log' % (self.tag, log_name))
-        argv = ['ansible-playbook', str(REPO / name), '-i', str(self.inventory)] + [str(a) for a in args]
+        argv = ['ansible-playbook', str(REPO / name), '-i', str(inventory or self.inventory)] + [str(a) for a in args]
         self.progress('%s: %s (log %s)' % (log_name, ' '.join(argv[1:]).replace(str(REPO) + '/', ''), log))
         started = time.monotonic()
         lines = []
@@ -191,7 +192,7 @@ class SuiteLab:
             for line in proc.stdout:
                 lines.append(line)
                 handle.write(line)
-                if line.startswith('PLAY [') or line.startswith('PLAY RECAP'):
+                if line.startswith('PLAY [') or line.startswith('PLAY RECAP') or any(m in line for m in markers):
                     self.progress('  %s +%ds  %s' % (log_name, time.monotonic() - started, line.strip(' *\n')))
                 if time.monotonic() - started > timeout:
                     proc.kill()
@@ -222,7 +223,14 @@ def suite_lab(lab, what):
     run([REPO / 'scripts' / 'setup-host'], env=lab_env(), timeout=900)
     run([REPO / 'scripts' / 'bundle'], env=lab_env(), timeout=4 * 3600)
     run([REPO / 'scripts' / 'lab-image'], env=lab_env(), timeout=1800)
-    lab.down()
+    # podman under load can fail a removal once; a lab left over must be gone before the new one.
+    for attempt in (1, 2):
+        done = lab.down()
+        if done.returncode == 0:
+            break
+        lab.progress('scripts/lab down failed (rc=%d, attempt %d): %s' % (done.returncode, attempt, (done.stdout + done.stderr)[-1500:]))
+    else:
+        pytest.fail('could not remove the earlier %s lab: scripts/lab down failed twice' % lab.tag, pytrace=False)
     try:
         lab.progress('lab up: %s (scripts/lab up --no-cluster)' % what)
         lab.up()

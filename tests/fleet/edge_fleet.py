@@ -10,9 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import socket
-import subprocess
 import time
-from pathlib import Path
 
 import pytest
 import yaml
@@ -36,7 +34,6 @@ KUBECTL = '/usr/local/bin/kubectl --kubeconfig /etc/kubernetes/admin.conf'
 LABEL_KEY = 'app.superedge.io/node-label'
 INVENTORY_KEY = 'edge.cluster/inventory-host'
 EDGE_LABELS = {'superedge.io/edge-node': 'enable', 'superedge.io/node-edge': 'enable'}
-LOGS = edge_testlib.LOGS
 
 
 def progress(msg):
@@ -55,30 +52,14 @@ class Playbook(edge_testlib.Playbook):
         return {row['host']: row for row in self.report['hosts']}
 
 
-class FleetLab:
+class FleetLab(edge_testlib.SuiteLab):
     """The suite's lab through the real scripts/lab, and inventories written from its hosts.yml."""
 
     def __init__(self, workdir):
-        self.workdir = Path(workdir)
-        self.lab_inventory = self.workdir / 'lab-hosts.yml'
-        # The lab's settings (containerd's restrict_oom_score_adj, kube-proxy conntrack) are group_vars
-        # beside the inventory, as for `make lab`.
-        group_vars = self.workdir / 'group_vars'
-        if not group_vars.exists():
-            group_vars.symlink_to(REPO / 'inventories' / 'lab' / 'group_vars')
-        self.extra = ['-e', 'lab_prefix=%s' % PREFIX, '-e', 'lab_inventory=%s' % self.lab_inventory,
-                      '-e', 'lab_subnet=%s' % SUBNETS[0], '-e', 'lab_site_subnet=%s' % SUBNETS[1],
-                      '-e', 'lab_control_planes=1', '-e', 'lab_workers=0',
-                      '-e', 'lab_edge_nodes=%d' % DIRECT, '-e', 'lab_site_nodes=%d' % SITE]
-        self.key = REPO / '.lab' / PREFIX / 'id_ed25519'
-        self.runs = 0
-        LOGS.mkdir(parents=True, exist_ok=True)
-
-    def up(self):
-        return run([REPO / 'scripts' / 'lab', 'up', '--no-cluster', *self.extra], env=env(), timeout=1800)
-
-    def down(self):
-        return run([REPO / 'scripts' / 'lab', 'down', *self.extra], env=env(), timeout=600, check=False)
+        super().__init__(workdir, 'fleet', PREFIX, SUBNETS,
+                         {'lab_control_planes': 1, 'lab_workers': 0, 'lab_edge_nodes': DIRECT, 'lab_site_nodes': SITE},
+                         ips={})
+        self.lab_inventory = self.inventory
 
     def hosts(self):
         return yaml.safe_load(self.lab_inventory.read_text())
@@ -113,33 +94,17 @@ class FleetLab:
         raise KeyError(host)
 
     def playbook(self, name, inventory, *args, log_name, timeout=1200):
-        """ansible-playbook with the output in $EDGE_CLUSTER_CACHE/logs/fleet-<log_name>.log, each
-        play's name as a progress line; a fleet_join run's JSON report is read back."""
-        log = LOGS / ('fleet-%s.log' % log_name)
+        """SuiteLab.playbook on the given inventory, with each batch's line as progress; a
+        fleet_join run's JSON report is read back."""
         report = self.workdir / ('report-%s.json' % log_name)
         if report.exists():
             report.unlink()
-        argv = ['ansible-playbook', str(REPO / name), '-i', str(inventory)] + [str(a) for a in args]
         if 'fleet_join' in name:
-            argv += ['-e', 'fleet_join_report_path=%s' % report]
-        progress('%s: %s (log %s)' % (log_name, ' '.join(argv[1:]).replace(str(REPO) + '/', ''), log))
-        started = time.monotonic()
-        lines = []
-        with subprocess.Popen(argv, cwd=str(REPO), env=env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True, errors='replace') as proc, open(log, 'w', encoding='utf-8') as handle:
-            for line in proc.stdout:
-                lines.append(line)
-                handle.write(line)
-                if line.startswith('PLAY [') or line.startswith('PLAY RECAP') or '    msg: batch of ' in line:
-                    progress('  %s +%ds  %s' % (log_name, time.monotonic() - started, line.strip(' *\n')))
-                if time.monotonic() - started > timeout:
-                    proc.kill()
-                    pytest.fail('%s: no end after %ss (log %s)' % (log_name, timeout, log), pytrace=False)
-            rc = proc.wait()
-        seconds = time.monotonic() - started
-        progress('  %s: rc=%d in %.1fs' % (log_name, rc, seconds))
+            args += ('-e', 'fleet_join_report_path=%s' % report)
+        done = super().playbook(name, *args, log_name=log_name, timeout=timeout, inventory=inventory,
+                                markers=('    msg: batch of ',))
         data = json.loads(report.read_text()) if report.exists() else None
-        return Playbook(rc, ''.join(lines), seconds, log, data)
+        return Playbook(done.rc, done.output, done.seconds, done.log, data)
 
     def ssh(self, host, script, check=True, timeout=300, direct=False, connect_timeout=60):
         """A shell script on a node as root (site nodes through the proxy, as Ansible goes, unless

@@ -1,4 +1,4 @@
-"""Fixtures of the HA end-to-end suite: one lab for the whole session (scripts/lab up
+"""Fixtures of the HA end-to-end suite: one lab for the suite (scripts/lab up
 --no-cluster under the suite's prefix, subnets and inventory, with the HA settings in
 group_vars), the HA cluster deployed into it by site.yml (-vvv --diff, while watchers on the
 nodes record the token and certificate-key values kubeadm is handed), and the lab taken down at
@@ -20,25 +20,25 @@ def _ha_progress(request):
     edge_testlib.capture_progress(request)
 
 
-@pytest.fixture(scope='session')
+@pytest.fixture(scope='module')
 def figures():
     yield FIGURES
     edge_testlib.report_figures('ha', FIGURES)
 
 
-@pytest.fixture(scope='session')
+@pytest.fixture(scope='module')
 def auth_pass():
     return new_auth_pass()
 
 
-@pytest.fixture(scope='session')
+@pytest.fixture(scope='module')
 def lab(tmp_path_factory, auth_pass, figures):
     """The suite's lab: 3 control planes and 2 edge nodes up, no cluster yet. Taken down at the end."""
     with edge_testlib.suite_lab(HaLab(tmp_path_factory.mktemp('ha'), auth_pass), '3 control planes, 2 edge nodes') as lab:
         yield lab
 
 
-@pytest.fixture(scope='session')
+@pytest.fixture(scope='module')
 def cluster(lab, figures):
     """site.yml -vvv --diff from bare nodes to every node Ready, offline; the watchers' findings."""
     start_secret_watchers(lab, NODES)

@@ -18,7 +18,7 @@ def _lab_progress(request):
     edge_labtest.CAPTURE = request.config.pluginmanager.getplugin('capturemanager')
 
 
-@pytest.fixture(scope='session')
+@pytest.fixture(scope='module')
 def lab_before(tmp_path_factory):
     """podman state before the lab, with two bystanders that the lab must not touch: a volume and
     a container whose names start like the lab's, one of them labelled for another lab."""
@@ -41,7 +41,7 @@ def lab_before(tmp_path_factory):
     run(['podman', 'volume', 'rm', '--force', PREFIX + '-bystander'], check=False)
 
 
-@pytest.fixture(scope='session')
+@pytest.fixture(scope='module')
 def lab(lab_before, tmp_path_factory):
     lab = Lab(tmp_path_factory.mktemp('lab'))
     progress('bringing the lab up: scripts/lab up --no-cluster %s' % ' '.join(lab.extra[1::2]))
