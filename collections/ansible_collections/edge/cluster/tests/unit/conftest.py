@@ -13,6 +13,7 @@ import json
 import subprocess
 
 import pytest
+from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.testing import patch_module_args
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -113,3 +114,16 @@ def tracebacks_enabled(monkeypatch):
     from ansible.module_utils._internal import _traceback
 
     monkeypatch.setattr(_traceback, '_is_traceback_enabled', lambda event: True)
+
+
+@pytest.fixture
+def fake_commands(monkeypatch):
+    """route(fake): every command a module runs goes to fake(argv, data) -> (rc, stdout, stderr),
+    and every binary it looks up is found in /usr/bin."""
+    def route(fake):
+        monkeypatch.setattr(AnsibleModule, 'run_command',
+                            lambda self, args, data=None, check_rc=False, **kw: fake(args, data))
+        monkeypatch.setattr(AnsibleModule, 'get_bin_path',
+                            lambda self, name, required=False, opt_dirs=None: '/usr/bin/' + name)
+        return fake
+    return route

@@ -97,16 +97,13 @@ class Node:
 
 
 @pytest.fixture
-def node(monkeypatch, tmp_path, certs):
+def node(monkeypatch, tmp_path, certs, fake_commands):
     paths = KubePaths(etc=str(tmp_path / 'etc'), etcd=str(tmp_path / 'etcd'),
                       kubelet=str(tmp_path / 'kubelet'))
     os.makedirs(paths.etc)
     monkeypatch.setattr(module, 'PATHS', paths)
     fake = Node(paths, certs.cert('p256', common_name='kubernetes'))
-    monkeypatch.setattr(AnsibleModule, 'run_command',
-                        lambda self, args, data=None, check_rc=False, **kw: fake(args, data))
-    monkeypatch.setattr(AnsibleModule, 'get_bin_path',
-                        lambda self, name, required=False, opt_dirs=None: '/usr/bin/' + name)
+    fake_commands(fake)
     return fake
 
 

@@ -93,7 +93,7 @@ class Cleaner:
 
 
 @pytest.fixture
-def node(monkeypatch, tmp_path):
+def node(monkeypatch, tmp_path, fake_commands):
     paths = KubePaths(etc=str(tmp_path / 'etc'), etcd=str(tmp_path / 'etcd'),
                       kubelet=str(tmp_path / 'kubelet'))
     os.makedirs(os.path.join(paths.etc, 'pki'))
@@ -102,10 +102,7 @@ def node(monkeypatch, tmp_path):
     monkeypatch.setattr(module, 'DISCOVER', fake.discover)
     monkeypatch.setattr(module, 'KUBELET_HEALTHY', lambda wait=0: fake.healthy)
     monkeypatch.setattr(module, 'CLEANER', Cleaner(fake))
-    monkeypatch.setattr(AnsibleModule, 'run_command',
-                        lambda self, args, data=None, check_rc=False, **kw: fake.run(args, data))
-    monkeypatch.setattr(AnsibleModule, 'get_bin_path',
-                        lambda self, name, required=False, opt_dirs=None: '/usr/bin/' + name)
+    fake_commands(fake.run)
     return fake
 
 

@@ -15,7 +15,6 @@ import stat
 
 import pytest
 import yaml
-from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.edge.cluster.plugins.module_utils._upload_certs import (
     upload_certs_argv,
@@ -47,12 +46,9 @@ class Node:
 
 
 @pytest.fixture
-def node(monkeypatch):
+def node(fake_commands):
     fake = Node()
-    monkeypatch.setattr(AnsibleModule, 'run_command',
-                        lambda self, args, data=None, check_rc=False, **kw: fake(args, data))
-    monkeypatch.setattr(AnsibleModule, 'get_bin_path',
-                        lambda self, name, required=False, opt_dirs=None: '/usr/bin/' + name)
+    fake_commands(fake)
     return fake
 
 

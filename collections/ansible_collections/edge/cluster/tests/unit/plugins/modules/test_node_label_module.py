@@ -11,7 +11,6 @@ import copy
 import json
 
 import pytest
-from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.edge.cluster.plugins.modules import node_info
 from ansible_collections.edge.cluster.plugins.modules import node_label as module
@@ -83,7 +82,7 @@ class Cluster:
 
 
 @pytest.fixture
-def cluster(monkeypatch, tmp_path):
+def cluster(monkeypatch, tmp_path, fake_commands):
     kubeconfig = tmp_path / 'admin.conf'
     kubeconfig.write_text('apiVersion: v1\n')
     fake = Cluster(str(kubeconfig))
@@ -92,10 +91,7 @@ def cluster(monkeypatch, tmp_path):
                                 'effect': 'NoSchedule'}]))
     fake.add(make_node('edge-01'))
     fake.add(make_node('edge-02'))
-    monkeypatch.setattr(AnsibleModule, 'run_command',
-                        lambda self, args, data=None, check_rc=False, **kw: fake(args, data))
-    monkeypatch.setattr(AnsibleModule, 'get_bin_path',
-                        lambda self, name, required=False, opt_dirs=None: '/usr/bin/' + name)
+    fake_commands(fake)
     clock = {'now': 0.0}
     monkeypatch.setattr(module, 'CLOCK', lambda: clock['now'])
     monkeypatch.setattr(module, 'SLEEP', lambda s: clock.__setitem__('now', clock['now'] + s))
