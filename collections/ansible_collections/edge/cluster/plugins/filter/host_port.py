@@ -45,13 +45,14 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.edge.cluster.plugins.module_utils._ha_loadbalancer import HAPlanError, split_endpoint
+from ansible_collections.edge.cluster.plugins.module_utils._kubeadm_config import KubeadmConfigError, split_endpoint
 
 
 def host_port(endpoint, default_port=6443):
     try:
-        return list(split_endpoint(endpoint, int(default_port)))
-    except (HAPlanError, TypeError, ValueError) as exc:
+        # the parser kubeadm_init checks control_plane_endpoint with, so both accept the same values
+        return list(split_endpoint(endpoint, 'endpoint', int(default_port)))
+    except (KubeadmConfigError, TypeError, ValueError) as exc:
         raise AnsibleFilterError('edge.cluster.host_port: %s' % exc)
 
 

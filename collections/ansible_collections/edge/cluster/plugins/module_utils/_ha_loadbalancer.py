@@ -19,7 +19,6 @@ import re
 
 VRRP_PRIORITY_MAX = 254  # 255 is reserved for the address owner
 VRRP_WEIGHT_MAX = 253
-ENDPOINT_RE = re.compile(r'^(?P<host>\[[0-9A-Fa-f:.]+\]|[^\s:\[\]]+)(?::(?P<port>[0-9]{1,5}))?\Z')
 
 
 class HAPlanError(ValueError):
@@ -133,14 +132,3 @@ def vrrp_plan(members, host, vip, interface, interface_ipv4, priority_top=150, p
         'interface': interface,
         'virtual_router_id': virtual_router_id,
     }
-
-
-def split_endpoint(endpoint, default_port=6443):
-    """'host[:port]' (or '[v6]:port') -> (host, port)."""
-    match = ENDPOINT_RE.match((endpoint or '').strip()) if isinstance(endpoint, str) else None
-    if not match:
-        raise HAPlanError('external endpoint %r is not host[:port] (for example lb.example.internal:6443)' % (endpoint,))
-    port = int(match.group('port') or default_port)
-    if not 1 <= port <= 65535:
-        raise HAPlanError('external endpoint %r: port %d is out of range 1-65535' % (endpoint, port))
-    return match.group('host').strip('[]'), port

@@ -203,6 +203,8 @@ def split_endpoint(value, name='endpoint', default_port=None):
         raise KubeadmConfigError('%s %r: the port must be a number from 1 to 65535' % (name, value))
     if not host:
         raise KubeadmConfigError('%s %r has no host' % (name, value))
+    if any(char.isspace() for char in host):
+        raise KubeadmConfigError('%s %r: the host must not contain spaces' % (name, value))
     return host, port
 
 

@@ -36,5 +36,25 @@ def test_vrrp_plan_filter_errors(members, message):
 def test_host_port_filter():
     assert host_port('lb:7443') == ['lb', 7443]
     assert host_port('lb', default_port='8443') == ['lb', 8443]
-    with pytest.raises(AnsibleFilterError, match="^edge.cluster.host_port: external endpoint 'lb:x'"):
+    assert host_port('[fd00::5]:8443') == ['fd00::5', 8443]
+    with pytest.raises(AnsibleFilterError, match="^edge.cluster.host_port: endpoint 'lb:x'"):
         host_port('lb:x')
+    with pytest.raises(AnsibleFilterError, match='without a scheme'):
+        host_port('https://lb:6443')
+
+
+@pytest.mark.parametrize('endpoint, expected', [
+    ('lb.example.internal:6443', ('lb.example.internal', 6443)),
+    ('10.213.8.5', ('10.213.8.5', 6443)),
+    ('10.213.8.5:8443', ('10.213.8.5', 8443)),
+    ('[fd00::5]:8443', ('fd00::5', 8443)),
+    (' lb:1 ', ('lb', 1)),
+])
+def test_host_port_cases(endpoint, expected):
+    assert host_port(endpoint) == list(expected)
+
+
+@pytest.mark.parametrize('endpoint', ['', 'lb:', 'lb:99999', 'https://lb:6443', 'a b:1', None, 'fd00::5'])
+def test_host_port_refused(endpoint):
+    with pytest.raises(AnsibleFilterError, match='^edge.cluster.host_port: endpoint'):
+        host_port(endpoint)

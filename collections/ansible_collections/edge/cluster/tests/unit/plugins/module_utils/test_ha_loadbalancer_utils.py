@@ -9,7 +9,6 @@ import pytest
 from ansible_collections.edge.cluster.plugins.module_utils._ha_loadbalancer import (
     HAPlanError,
     peer_address,
-    split_endpoint,
     vrrp_plan,
 )
 
@@ -114,20 +113,3 @@ def test_plan_refuses_bad_input_with_a_fix(kwargs, message):
     with pytest.raises(HAPlanError) as err:
         plan(**kwargs)
     assert message in str(err.value)
-
-
-@pytest.mark.parametrize('endpoint, expected', [
-    ('lb.example.internal:6443', ('lb.example.internal', 6443)),
-    ('10.213.8.5', ('10.213.8.5', 6443)),
-    ('10.213.8.5:8443', ('10.213.8.5', 8443)),
-    ('[fd00::5]:8443', ('fd00::5', 8443)),
-    (' lb:1 ', ('lb', 1)),
-])
-def test_split_endpoint(endpoint, expected):
-    assert split_endpoint(endpoint) == expected
-
-
-@pytest.mark.parametrize('endpoint', ['', 'lb:', 'lb:99999', 'https://lb:6443', 'a b:1', None, 'fd00::5'])
-def test_split_endpoint_refused(endpoint):
-    with pytest.raises(HAPlanError, match='external endpoint'):
-        split_endpoint(endpoint)

@@ -472,6 +472,7 @@ def test_split_endpoint(value, expected):
     ('fd00::1:6443', 'brackets'),
     ('[fd00::1', 'unclosed'),
     (':6443', 'has no host'),
+    ('lb example:6443', 'must not contain spaces'),
 ])
 def test_split_endpoint_errors(value, message):
     with pytest.raises(kc.KubeadmConfigError, match=message):
