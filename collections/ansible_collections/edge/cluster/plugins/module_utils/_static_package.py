@@ -27,6 +27,7 @@ import shutil
 import stat
 import tarfile
 import tempfile
+import time
 import zlib
 
 TOP_DIR = 'edge-install'
@@ -861,15 +862,25 @@ def _keep_in_cache(request, source):
     os.rename(target + '.edge-cluster-tmp', target)
 
 
-def verified_fingerprints(wanted):
-    """{path: fingerprint} of the binaries of wanted, read after they were installed or checked."""
+# Kernels before 6.13 move ctime/mtime once per clock tick (up to 10 ms): a file rewritten within
+# the tick it was fingerprinted in would keep its fingerprint. Like git's "racy clean" rule, a
+# file changed this recently is not fingerprinted; the next run hashes it and records it then.
+FINGERPRINT_SETTLE_NS = 2 * 10 ** 9
+
+
+def verified_fingerprints(wanted, now_ns=None):
+    """{path: fingerprint} of the binaries of wanted, read after they were installed or checked;
+    files changed in the last FINGERPRINT_SETTLE_NS are left out."""
+    now_ns = time.time_ns() if now_ns is None else now_ns
     found = {}
     for item in wanted:
         if item.content is None:
             try:
-                found[item.path] = fingerprint(os.lstat(item.path), item.want_sha256)
+                st = os.lstat(item.path)
             except OSError:
                 continue
+            if now_ns - max(st.st_ctime_ns, st.st_mtime_ns) >= FINGERPRINT_SETTLE_NS:
+                found[item.path] = fingerprint(st, item.want_sha256)
     return found
 
 

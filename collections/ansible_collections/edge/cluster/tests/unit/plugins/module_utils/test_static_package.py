@@ -18,6 +18,7 @@ import os
 import stat
 import tarfile
 import threading
+import time
 
 import pytest
 
@@ -214,7 +215,25 @@ def test_second_run_without_any_checksum_hashes_but_does_not_unpack(node, tmp_pa
     assert node.install(src=str(path))['changed'] is False
 
 
-def test_no_op_run_reads_no_installed_binary(node, package, monkeypatch):
+@pytest.fixture
+def settled(monkeypatch):
+    """The clock as it is a minute later: files just written count as settled for fingerprints."""
+    real = time.time_ns
+    monkeypatch.setattr(sp.time, 'time_ns', lambda: real() + 60 * 10 ** 9)
+
+
+def test_a_binary_written_moments_ago_is_not_fingerprinted(node, package, monkeypatch):
+    """Within a coarse clock tick a rewrite keeps size, mtime and ctime: a file this fresh gets no
+    fingerprint, so the next run hashes it (and records it, unchanged)."""
+    path, _digest = package
+    node.install(src=str(path))
+    hashed = []
+    monkeypatch.setattr(sp, 'sha256_file', lambda p, real=sp.sha256_file: hashed.append(p) or real(p))
+    assert node.install(src=str(path))['changed'] is False
+    assert str(node.path('usr/local/bin/kubeadm')) in hashed
+
+
+def test_no_op_run_reads_no_installed_binary(node, package, monkeypatch, settled):
     """The install record keeps each binary's fingerprint: a no-op run hashes none of them."""
     path, _digest = package
     node.install(src=str(path))
@@ -225,7 +244,7 @@ def test_no_op_run_reads_no_installed_binary(node, package, monkeypatch):
     assert result['changed'] is False and result['installed'] == []
 
 
-def test_a_binary_rewritten_with_its_old_size_and_mtime_is_still_put_back(node, package):
+def test_a_binary_rewritten_with_its_old_size_and_mtime_is_still_put_back(node, package, settled):
     """The fingerprint holds ctime, which a rewrite changes and user space cannot set back."""
     path, _digest = package
     node.install(src=str(path))
