@@ -136,6 +136,15 @@ def test_second_run_changes_nothing(lab, cluster, figures):
     figures['no-op re-run'] = done.seconds
 
 
+def test_dry_run_on_the_converged_cluster_predicts_no_change(lab, cluster):
+    """The roles skip work on what their one probe read: --check --diff must agree that nothing
+    would change (and fail nowhere) on the cluster the second run left."""
+    done = lab.playbook('site.yml', '--check', '--diff', log_name='site-check')
+    assert done.rc == 0, done.failure()
+    assert not done.changed_hosts(), 'a dry run predicts changes on a converged cluster: %s (log %s)' % (
+        done.changed_hosts(), done.log)
+
+
 # ------------------------------------------------------------------ joins that must be refused
 
 @pytest.fixture(scope='module')
