@@ -18,6 +18,10 @@ description:
     one, or a join after a failure) needs it uploaded again, encrypted with the key it joins with.
   - The key reaches kubeadm only through a 0600 configuration file that is removed afterwards, never on its
     command line, and kubeadm is told not to print it. Failure messages never contain it.
+notes:
+  - The configuration given to kubeadm holds only the key and the Kubernetes version, so kubeadm uploads the
+    certificates from its default C(/etc/kubernetes/pki) with a stacked etcd. A cluster initialised with another
+    C(certificatesDir) or an external etcd is not supported by this module.
 extends_documentation_fragment:
   - edge.cluster._attributes
 attributes:
