@@ -6,7 +6,8 @@ corrupt package copy:
 - exactly those two fail, each with its reason in the table and the JSON report; rc is non-zero;
   every other host joined under a <prefix>-<6 random> name recorded on the node, Ready, with the
   edge labels, the run's batch label and its inventory record; the site's nodes got the package
-  from the proxy's HTTP server (one download each, one copy to the site); the token is gone;
+  from the proxy's HTTP server (one download each, one copy to the site); the token is gone, and
+  it is nowhere in the output or the JSON report (watchers on the edge nodes record it);
 - fixed, a re-run joins exactly those two and contacts no member;
 - a reinstall keeps a node's name; another, with a new name asked for, changes it and the old Node
   is gone;
@@ -16,11 +17,14 @@ Tests run in file order against one lab (conftest.py). Logs: $EDGE_CLUSTER_CACHE
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 import shutil
 import time
 
 import pytest
+from edge_testlib import leaked_secrets, start_secret_watchers, stop_secret_watchers
 from edge_fleet import (CORRUPT, CP, EDGE_LABELS, EDGES, INVENTORY_KEY, LABEL_KEY, NAME_PREFIX, PROXY, REPO,
                         SITE_NODES, STOPPED, DIRECT_NODES, fleet_tokens, nodes, progress, tcp_open)
 
@@ -45,6 +49,19 @@ def corrupt_package(lab):
         handle.seek(package.stat().st_size // 2)
         handle.write(b'\0corrupt\0' * 64)
     return package
+
+
+class _ScriptOnStdin:
+    """The lab, for edge_testlib's secret watchers: they send the watcher script on stdin, which
+    FleetLab.ssh (edge_fleet.py) does not take, so it goes base64-encoded in the command instead."""
+
+    def __init__(self, lab):
+        self._lab = lab
+
+    def ssh(self, host, script, check=True, timeout=300, stdin=None):
+        if stdin is not None:
+            script = 'echo %s | base64 -d | { %s; }' % (base64.b64encode(stdin.encode('utf-8')).decode('ascii'), script)
+        return self._lab.ssh(host, script, check=check, timeout=timeout)
 
 
 def node_name_files(lab, hosts):
@@ -80,7 +97,13 @@ def test_first_run_two_broken_hosts_fail_the_others_join(lab, control_plane, fig
     lab.podman('stop', '--time', '2', STOPPED)
     inventory = lab.write_inventory('run1', {CORRUPT: {'edge_cluster_install_pkg_path': str(corrupt_package(lab))}})
     STATE['inventory1'] = inventory
-    done = lab.playbook(PLAYBOOK, inventory, '-e', 'fleet_join_batch_size=%d' % BATCH, log_name='run1')
+    # the watchers record the join token kubeadm is handed on every reachable edge node
+    watched = [h for h in EDGES if h != STOPPED]
+    start_secret_watchers(_ScriptOnStdin(lab), watched)
+    try:
+        done = lab.playbook(PLAYBOOK, inventory, '-e', 'fleet_join_batch_size=%d' % BATCH, log_name='run1')
+    finally:
+        found = stop_secret_watchers(_ScriptOnStdin(lab), watched)
     figures['first run (10 hosts, 2 broken)'] = done.seconds
     assert done.rc != 0, 'a run with failed hosts exits non-zero'
     assert done.report, 'the JSON report is written even when hosts failed'
@@ -105,6 +128,12 @@ def test_first_run_two_broken_hosts_fail_the_others_join(lab, control_plane, fig
     assert all(NAME_RE.match(n) for n in names) and len(set(names)) == len(names), names
     check_members(lab, rows, {h: run_id for h in joined})
     assert fleet_tokens(lab) == [], 'the run deleted its token'
+    # the run's token never reaches the output or the report
+    assert found['join_tokens'], 'the watchers saw no join token: nothing to look for'
+    leaked = leaked_secrets(found, done.output + json.dumps(done.report))
+    assert not leaked, 'found in the output or the JSON report (%s): %s' % (done.log, leaked)
+    progress('output (%d characters) and JSON report hold none of the %d token(s) the watchers saw'
+             % (len(done.output), len(found['join_tokens'])))
     recorded = node_name_files(lab, joined)
     assert recorded == {h: [rows[h]['node_name'], '644'] for h in joined}
     # the site's package went once to the proxy and each site node downloaded it from there

@@ -34,6 +34,19 @@ options:
     type: list
     elements: string
     default: []
+  settings:
+    description:
+      - The run's settings to check before anything is planned, C({setting: value}); a V(null) value is unset.
+      - Known settings are C(fleet_join_run_id) (a label value), C(fleet_join_label_key) and
+        C(fleet_join_inventory_label_key) (label keys), and C(fleet_join_node_name_prefix) (empty, or lowercase
+        letters, digits, C(-) and C(.), starting and ending with a letter or digit).
+      - A bad value fails the filter with a message that names the setting and what to set it to.
+    type: dict
+    default: {}
+  host_settings:
+    description: The same settings per host, C({host: {setting: value}}), as each host sees them.
+    type: dict
+    default: {}
 seealso:
   - module: edge.cluster.node_info
   - plugin: edge.cluster.fleet_report
@@ -69,13 +82,14 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.edge.cluster.plugins.module_utils._fleet import FleetError, plan
+from ansible_collections.edge.cluster.plugins.module_utils._fleet import FleetError, plan, validate_settings
 
 
-def fleet_plan(hosts, nodes, label_key='edge.cluster/inventory-host', reinstall=None):
+def fleet_plan(hosts, nodes, label_key='edge.cluster/inventory-host', reinstall=None, settings=None, host_settings=None):
     if not isinstance(hosts, (list, tuple)):
         raise AnsibleFilterError('edge.cluster.fleet_plan: the input must be a list of inventory host names')
     try:
+        validate_settings(dict(settings or {}), dict(host_settings or {}))
         return plan(list(hosts), nodes, label_key, reinstall or [])
     except FleetError as exc:
         raise AnsibleFilterError('edge.cluster.fleet_plan: %s' % exc)

@@ -11,7 +11,6 @@ report (rows, summary, table). Pure functions; the module and the filters are th
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import secrets
 
@@ -47,8 +46,62 @@ def validate_prefix(prefix):
                          '(names become edge-<6 random characters>), or leave it unset to keep hostnames' % prefix)
     if len(stem) > 63 - 1 - NAME_RANDOM_LENGTH or not _NAME_RE.match(stem):
         raise FleetError('node name prefix %r is not usable: up to %d lowercase letters, digits, \'-\' and \'.\', '
-                         'starting with a letter or digit' % (prefix, 63 - 1 - NAME_RANDOM_LENGTH))
+                         'starting and ending with a letter or digit (trailing \'-\' aside): set '
+                         'fleet_join_node_name_prefix to something like edge' % (prefix, 63 - 1 - NAME_RANDOM_LENGTH))
     return stem
+
+
+# A label key: an optional DNS-subdomain prefix and '/', then a name of up to 63 characters.
+_LABEL_NAME_RE = re.compile(r'^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$')
+_DNS_SUBDOMAIN_RE = re.compile(r'^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')
+
+# The settings validate_settings knows, and what kind of value each one is.
+LABEL_VALUE_SETTINGS = ('fleet_join_run_id',)
+LABEL_KEY_SETTINGS = ('fleet_join_label_key', 'fleet_join_inventory_label_key')
+PREFIX_SETTINGS = ('fleet_join_node_name_prefix',)
+
+
+def is_label_key(key):
+    if not isinstance(key, str) or key.count('/') > 1:
+        return False
+    prefix, dummy, name = key.rpartition('/')
+    if '/' in key and not (len(prefix) <= 253 and _DNS_SUBDOMAIN_RE.match(prefix)):
+        return False
+    return bool(_LABEL_NAME_RE.match(name))
+
+
+def validate_settings(settings=None, host_settings=None):
+    """Check the run's settings before any host is touched; raise FleetError naming what to set.
+
+    settings       {setting: value} for the whole run (None values are unset, not checked).
+    host_settings  {host: {setting: value}} as each host sees them.
+    Settings: fleet_join_run_id (a label value), fleet_join_label_key and fleet_join_inventory_label_key
+    (label keys), fleet_join_node_name_prefix ('' for none, else validate_prefix's rule)."""
+    scopes = [('', settings or {})] + [(' (host %s)' % host, values or {})
+                                       for host, values in sorted((host_settings or {}).items())]
+    for where, values in scopes:
+        for setting, value in sorted(values.items()):
+            if value is None:
+                continue
+            if setting in LABEL_VALUE_SETTINGS:
+                if not isinstance(value, str) or not _LABEL_VALUE_RE.match(value):
+                    raise FleetError('%s%s is %r, not a usable Kubernetes label value: set it to 1-63 letters, digits, '
+                                     "'-', '_' and '.', starting and ending with a letter or digit, or leave it unset "
+                                     '(a run id is made up)' % (setting, where, value))
+            elif setting in LABEL_KEY_SETTINGS:
+                if not is_label_key(value):
+                    raise FleetError('%s%s is %r, not a usable Kubernetes label key: set it to [prefix/]name, the '
+                                     "name 1-63 letters, digits, '-', '_' and '.' starting and ending with a letter or "
+                                     'digit, the prefix a lowercase DNS subdomain (e.g. example.com/fleet-run)'
+                                     % (setting, where, value))
+            elif setting in PREFIX_SETTINGS:
+                if value != '':
+                    try:
+                        validate_prefix(value)
+                    except FleetError as exc:
+                        raise FleetError('%s%s: %s' % (setting, where, exc))
+            else:
+                raise FleetError('unknown setting %r' % (setting,))
 
 
 def matches_prefix(name, prefix):
@@ -145,7 +198,7 @@ def plan(hosts, nodes, label_key, reinstall=()):
     return out
 
 
-def report_rows(plan_, outcomes, unreachable=None, order=None):
+def report_rows(plan_, outcomes, unreachable=None):
     """One row per planned host: host, node_name, result, reason, step, duration (seconds), and for a
     failure the task that failed (task).
 
@@ -155,7 +208,7 @@ def report_rows(plan_, outcomes, unreachable=None, order=None):
     """
     unreachable = unreachable or {}
     rows = []
-    for host in order or sorted(plan_):
+    for host in sorted(plan_):
         planned = plan_[host]
         outcome = outcomes.get(host) or {}
         if planned['action'] == 'member':
@@ -212,6 +265,3 @@ def report_document(rows, run_id='', label=None, started=None):
     """The JSON report's content."""
     return {'run_id': run_id, 'batch_label': label, 'started': started, 'summary': summary(rows), 'hosts': rows}
 
-
-def report_json(rows, **kwargs):
-    return json.dumps(report_document(rows, **kwargs), indent=2, sort_keys=True) + '\n'

@@ -38,10 +38,47 @@ def test_generated_name_gives_up_with_a_clear_error():
         fleet.generate_node_name('edge', taken=['edge-aaaaaa'], choice=fixed('a'), attempts=3)
 
 
-@pytest.mark.parametrize('prefix', ['', '-', 'Edge', 'edge_1', 'x' * 57, '-edge'])
+@pytest.mark.parametrize('prefix', ['', '-', 'Edge', 'edge_1', 'x' * 57, '-edge', 'edge.', 'a..', 'edge.-'])
 def test_bad_prefix(prefix):
     with pytest.raises(fleet.FleetError, match='prefix'):
         fleet.generate_node_name(prefix)
+
+
+def test_bad_prefix_message_states_the_rule():
+    with pytest.raises(fleet.FleetError, match='ending with a letter or digit'):
+        fleet.validate_prefix('edge.')
+
+
+@pytest.mark.parametrize('prefix', ['edge', 'edge-', 'a', 'site.1', 'a.b-c', 'x' * 56])
+def test_good_prefix(prefix):
+    assert fleet.validate_prefix(prefix) == prefix.rstrip('-')
+
+
+def test_settings_accepted():
+    fleet.validate_settings(
+        {'fleet_join_run_id': '20261122-210000-ab12cd', 'fleet_join_label_key': 'app.superedge.io/node-label',
+         'fleet_join_inventory_label_key': 'edge.cluster/inventory-host', 'fleet_join_node_name_prefix': None},
+        {'h1': {'fleet_join_node_name_prefix': 'edge', 'fleet_join_label_key': 'fleet-run'},
+         'h2': {'fleet_join_node_name_prefix': ''}})
+
+
+@pytest.mark.parametrize('settings, host_settings, match', [
+    ({'fleet_join_run_id': 'run 1'}, {}, r"fleet_join_run_id is 'run 1', not a usable Kubernetes label value"),
+    ({'fleet_join_run_id': '-r1'}, {}, 'fleet_join_run_id'),
+    ({'fleet_join_run_id': 'r' * 64}, {}, 'fleet_join_run_id'),
+    ({'fleet_join_run_id': 5}, {}, 'fleet_join_run_id'),
+    ({'fleet_join_label_key': 'a/b/c'}, {}, 'fleet_join_label_key is .* not a usable Kubernetes label key'),
+    ({'fleet_join_label_key': 'Example.com/x'}, {}, 'fleet_join_label_key'),
+    ({'fleet_join_inventory_label_key': 'edge.cluster/'}, {}, 'fleet_join_inventory_label_key'),
+    ({'fleet_join_inventory_label_key': 'x' * 64}, {}, 'fleet_join_inventory_label_key'),
+    ({}, {'h1': {'fleet_join_label_key': 'bad key'}}, r'fleet_join_label_key \(host h1\)'),
+    ({}, {'h2': {'fleet_join_node_name_prefix': 'edge.'}},
+     r'fleet_join_node_name_prefix \(host h2\): node name prefix .* ending with a letter or digit'),
+    ({'something': 'x'}, {}, 'unknown setting'),
+])
+def test_bad_settings(settings, host_settings, match):
+    with pytest.raises(fleet.FleetError, match=match):
+        fleet.validate_settings(settings, host_settings)
 
 
 @pytest.mark.parametrize('kwargs, expected', [
@@ -161,7 +198,7 @@ def test_empty_table():
 
 
 def test_json_document():
-    doc = json.loads(fleet.report_json(rows(), run_id='r1', label='app.superedge.io/node-label=r1'))
+    doc = json.loads(json.dumps(fleet.report_document(rows(), run_id='r1', label='app.superedge.io/node-label=r1')))
     assert doc['summary']['failed'] == 3 and doc['summary']['joined'] == 1
     assert doc['batch_label'] == 'app.superedge.io/node-label=r1'
     assert [h['host'] for h in doc['hosts']] == list('abcdef')
