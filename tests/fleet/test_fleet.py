@@ -11,7 +11,9 @@ corrupt package copy:
 - fixed, a re-run joins exactly those two and contacts no member;
 - a reinstall keeps a node's name; another, with a new name asked for, changes it and the old Node
   is gone;
-- a final re-run over the whole fleet changes nothing and touches only the control plane.
+- a final re-run over the whole fleet changes nothing and touches only the control plane;
+- bad settings (a site proxy not in the inventory, a run id that is no label value) fail before
+  any edge host is contacted and before a token exists, naming the setting.
 
 Tests run in file order against one lab (conftest.py). Logs: $EDGE_CLUSTER_CACHE/logs/fleet-*.log."""
 
@@ -207,3 +209,21 @@ def test_noop_rerun_changes_nothing_and_contacts_no_edge_host(lab, figures):
     assert all(r['changed'] == 0 for r in done.recap.values()), done.recap
     assert fleet_tokens(lab) == []
     progress('no-op re-run over %d members: %.1fs' % (len(EDGES), done.seconds))
+
+
+@pytest.mark.parametrize('name, host_vars, extra, message', [
+    ('bad-proxy', {SITE_NODES[0]: {'fleet_join_proxy': 'no-such-proxy'}}, {},
+     'fleet_join_proxy must name an inventory host (the site\'s proxy): no-such-proxy named by %s' % SITE_NODES[0]),
+    ('bad-run-id', {}, {'fleet_join_run_id': 'wave/7'},
+     "fleet_join_run_id is 'wave/7', not a usable Kubernetes label value"),
+])
+def test_bad_settings_fail_before_any_edge_host_or_token(lab, name, host_vars, extra, message):
+    if 'rows2' not in STATE:
+        pytest.skip('needs the fleet joined')
+    inventory = lab.write_inventory(name, host_vars)
+    done = lab.playbook(PLAYBOOK, inventory, '-e', json.dumps(extra), log_name=name)
+    assert done.rc != 0, 'bad settings fail the run'
+    assert message in ' '.join(done.output.split()), done.failure()
+    assert set(done.recap) <= {'localhost', CP}, done.recap
+    assert done.report is None, 'no report: nothing was planned'
+    assert fleet_tokens(lab) == []

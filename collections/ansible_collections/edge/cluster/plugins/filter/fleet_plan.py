@@ -36,7 +36,7 @@ options:
     default: []
   settings:
     description:
-      - The run's settings to check before anything is planned, C({setting: value}); a V(null) value is unset.
+      - "The run's settings to check before anything is planned, C({setting: value}); a V(null) value is unset."
       - Known settings are C(fleet_join_run_id) (a label value), C(fleet_join_label_key) and
         C(fleet_join_inventory_label_key) (label keys), and C(fleet_join_node_name_prefix) (empty, or lowercase
         letters, digits, C(-) and C(.), starting and ending with a letter or digit).
@@ -44,7 +44,7 @@ options:
     type: dict
     default: {}
   host_settings:
-    description: The same settings per host, C({host: {setting: value}}), as each host sees them.
+    description: "The same settings per host, C({host: {setting: value}}), as each host sees them."
     type: dict
     default: {}
 seealso:

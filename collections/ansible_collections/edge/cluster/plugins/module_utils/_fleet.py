@@ -264,4 +264,3 @@ def render_table(rows, run_id=''):
 def report_document(rows, run_id='', label=None, started=None):
     """The JSON report's content."""
     return {'run_id': run_id, 'batch_label': label, 'started': started, 'summary': summary(rows), 'hosts': rows}
-

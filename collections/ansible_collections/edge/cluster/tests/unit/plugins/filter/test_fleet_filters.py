@@ -45,8 +45,8 @@ def test_plan_errors(hosts, nodes, match):
 
 def test_plan_checks_the_settings_first():
     with pytest.raises(AnsibleFilterError, match=r'fleet_join_node_name_prefix \(host b\).*ending with a letter or digit'):
-        fleet_plan(['a', 'b'], nodes={}, host_settings={'a': {'fleet_join_node_name_prefix': 'edge'},
-                                                         'b': {'fleet_join_node_name_prefix': 'edge.'}})
+        fleet_plan(['a', 'b'], nodes={},
+                   host_settings={'a': {'fleet_join_node_name_prefix': 'edge'}, 'b': {'fleet_join_node_name_prefix': 'edge.'}})
     with pytest.raises(AnsibleFilterError, match='fleet_join_run_id'):
         fleet_plan(['a'], nodes={}, settings={'fleet_join_run_id': 'run/1'})
     assert fleet_plan(['a'], nodes={}, settings={'fleet_join_run_id': None, 'fleet_join_label_key': 'fleet'},
