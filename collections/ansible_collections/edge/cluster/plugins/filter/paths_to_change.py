@@ -17,7 +17,7 @@ description:
     or a path it did not read counts as different. The write modules compare again before writing, so a kept path
     that turns out equal is reported C(ok), never C(changed).
   - With it a converged node skips every write task without a round trip, and the arguments the comparison checks
-    are the ones the tasks write: there is no second copy of a mode or owner to keep in step.
+    are the ones the tasks write, so there is no second copy of a mode or owner to keep in step.
   - Fails naming the entry when one cannot be compared (relative path, a file without content, a symbolic mode).
 options:
   _input:
