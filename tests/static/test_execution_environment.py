@@ -60,7 +60,7 @@ def test_ansible_builder_context_installs_the_collection_and_its_dependencies(tm
     galaxy = yaml.safe_load((build / 'requirements.yml').read_text())
     assert galaxy['collections'] == [{'name': 'collections/%s' % tarball_name, 'type': 'file'}]
     containerfile = (context / 'Containerfile').read_text()
-    for step in ('FROM quay.io/fedora/fedora:41', 'ansible-galaxy collection install',
+    for step in ('ARG EE_BASE_IMAGE="quay.io/fedora/fedora:41"', 'ansible-galaxy collection install',
                  'ansible-core==2.19.14', 'ansible-runner==2.4.3', 'introspect',
                  'install-from-bindep'):
         assert step in containerfile, step
