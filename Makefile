@@ -7,7 +7,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 SUITES ?=
 
-.PHONY: help lab lab-down test bundle image bench venv host
+.PHONY: help lab lab-down test bundle image bench venv host docs release
 
 help:
 	@echo "make lab       bring up the lab and deploy an edge cluster into it"
@@ -15,6 +15,8 @@ help:
 	@echo "make test      run all test suites (SUITES='unit static' to pick some)"
 	@echo "make bundle    build (or reuse) the offline Kubernetes bundle"
 	@echo "make bench     run the benchmark scripts and print their figures"
+	@echo "make docs      lint the collection docs and build the HTML site into artifacts/docs/html"
+	@echo "make release VERSION=x.y.z   version galaxy.yml and turn changelog fragments into CHANGELOG.*"
 
 host:
 	scripts/setup-host
@@ -39,3 +41,9 @@ test:
 
 bench:
 	scripts/bench
+
+docs:
+	scripts/docs
+
+release:
+	scripts/release $(VERSION)

@@ -47,6 +47,10 @@ PLAYBOOK = textwrap.dedent("""\
 """)
 
 
+def _version_key(version):
+    return tuple(int(part) for part in version.split('.'))
+
+
 def _outside_env(collections_path):
     """Nothing from the repository: no ANSIBLE_CONFIG, only the install path for collections."""
     return tool_env(ANSIBLE_CONFIG=None, ANSIBLE_COLLECTIONS_PATH=str(collections_path),
@@ -70,8 +74,12 @@ def test_build_install_and_use_outside_the_repo(tmp_path, openssl_ca):
     assert manifest['collection_info']['namespace'] == 'edge'
     assert manifest['collection_info']['license'] == ['GPL-3.0-or-later']
     for wanted in ('plugins/modules/ca_cert_hash.py', 'plugins/module_utils/_der.py',
-                   'meta/runtime.yml', 'COPYING', 'README.md'):
+                   'meta/runtime.yml', 'COPYING', 'README.md', 'CHANGELOG.rst', 'CHANGELOG.md',
+                   'meta/execution-environment.yml', 'requirements.txt', 'bindep.txt'):
         assert wanted in names
+    # The tarball is a release: its version is the changelog's newest (scripts/release VERSION).
+    releases = yaml.safe_load((COLLECTION / 'changelogs' / 'changelog.yaml').read_text())['releases']
+    assert manifest['collection_info']['version'] == version == max(releases, key=_version_key)
     unwanted = [name for name in names if '__pycache__' in name or name.endswith('.pyc')
                 or name.startswith('tests/output') or name.endswith('.gitkeep')]
     assert unwanted == []
@@ -90,3 +98,11 @@ def test_build_install_and_use_outside_the_repo(tmp_path, openssl_ca):
                 '-e', 'ca_path=%s' % ca, '-e', 'expected_hash=%s' % openssl_ca_hash(ca)],
                cwd=workdir, env=env)
     assert 'All assertions passed' in done.stdout and 'failed=0' in done.stdout, done.stdout
+
+    # The flows, with their roles, resolve from the installed collection alone.
+    flows = ['edge.cluster.%s' % name for name in ('single_master', 'ha', 'fleet_join', 'reset')]
+    checked = run(['ansible-playbook', '--syntax-check', '-i', 'localhost,'] + flows,
+                  cwd=workdir, env=env)
+    playbooks = installed / 'ansible_collections' / 'edge' / 'cluster' / 'playbooks'
+    assert checked.stdout.split() == [word for name in ('single_master', 'ha', 'fleet_join', 'reset')
+                                      for word in ('playbook:', '%s/%s.yml' % (playbooks, name))]
