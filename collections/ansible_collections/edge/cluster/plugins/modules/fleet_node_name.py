@@ -108,13 +108,12 @@ path:
   sample: /etc/edge-cluster/node-name
 """
 
-import os
 import socket
-import tempfile
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.edge.cluster.plugins.module_utils._files import write_atomic
 from ansible_collections.edge.cluster.plugins.module_utils._fleet import FleetError, choose_node_name
 
 
@@ -124,22 +123,6 @@ def _read(path):
             return handle.read(256).strip()
     except FileNotFoundError:
         return ''
-
-
-def _write(path, name):
-    """Atomically, 0644, creating the folder (0755)."""
-    folder = os.path.dirname(path)
-    os.makedirs(folder, mode=0o755, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.node-name.', dir=folder)
-    try:
-        with os.fdopen(fd, 'w', encoding='utf-8') as handle:
-            handle.write(name + '\n')
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def main():
@@ -175,7 +158,7 @@ def main():
                                   before_header=path, after_header=path)
         if changed and not module.check_mode:
             try:
-                _write(path, name)
+                write_atomic(path, name + '\n', 0o644, make_dirs=True)
             except OSError as exc:
                 module.fail_json(path=path, msg='cannot write %s: %s' % (path, exc.strerror or exc))
         module.exit_json(**result)

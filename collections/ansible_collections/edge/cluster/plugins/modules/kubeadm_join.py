@@ -199,10 +199,11 @@ from ansible_collections.edge.cluster.plugins.module_utils._discovery import (
     DiscoveryError,
     discover_with_retry,
 )
+from ansible_collections.edge.cluster.plugins.module_utils._files import write_atomic
 from ansible_collections.edge.cluster.plugins.module_utils._kubeadm_cli import (
     KUBEADM_COMMON_ARGS,
-    KubeadmFailure,
     KubePaths,
+    KubeadmFailure,
     failure_message,
     find_binary,
     join_argv,
@@ -211,26 +212,26 @@ from ansible_collections.edge.cluster.plugins.module_utils._kubeadm_cli import (
     parse_kubeadm_version,
     reset_argv,
     version_argv,
-    write_private_file,
 )
 from ansible_collections.edge.cluster.plugins.module_utils._kubeadm_config import (
     JOIN_KINDS,
-    KubeadmConfigError,
-    api_version_for,
-    passthrough_secrets,
     build_join_documents,
     finalize,
+)
+from ansible_collections.edge.cluster.plugins.module_utils._kubeadm_fields import (
+    passthrough_secrets,
+    validate_passthrough,
+)
+from ansible_collections.edge.cluster.plugins.module_utils._kubeadm_values import (
+    KubeadmConfigError,
+    api_version_for,
     split_endpoint,
-    to_yaml,
     validate_ca_cert_hash,
     validate_ip,
     validate_node_name,
-    validate_passthrough,
 )
-from ansible_collections.edge.cluster.plugins.module_utils._reset import (
-    DEFAULT_PATHS,
-    NodeCleaner,
-)
+from ansible_collections.edge.cluster.plugins.module_utils._reset import DEFAULT_PATHS, NodeCleaner
+from ansible_collections.edge.cluster.plugins.module_utils._yaml import to_yaml
 
 # Seams for the unit tests (a temporary tree, a local TLS server, a fake cleaner).
 PATHS = KubePaths()
@@ -401,7 +402,7 @@ def run_module(module):
         for warning in cleaner.warnings:
             module.warn('cleaning the half-finished join: %s' % warning)
     argv = join_argv(kubeadm, params['config_path'])
-    write_private_file(params['config_path'], to_yaml(documents))
+    write_atomic(params['config_path'], to_yaml(documents), make_dirs=True)
     try:
         rc, stdout, stderr = run(argv)
     finally:

@@ -144,9 +144,7 @@ from ansible_collections.edge.cluster.plugins.module_utils._command import (
     exit_module,
     module_runner,
 )
-from ansible_collections.edge.cluster.plugins.module_utils._kubeadm_cli import (
-    KUBEADM_COMMON_ARGS,
-)
+from ansible_collections.edge.cluster.plugins.module_utils._kubeadm_cli import KUBEADM_COMMON_ARGS
 from ansible_collections.edge.cluster.plugins.module_utils._kubectl import (
     KUBECTL_COMMON_ARGS,
     kubectl_from_module,

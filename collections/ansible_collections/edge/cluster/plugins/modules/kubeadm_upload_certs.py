@@ -112,27 +112,27 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.edge.cluster.plugins.module_utils._certificate_key import is_certificate_key
+from ansible_collections.edge.cluster.plugins.module_utils._certificate_key import (
+    is_certificate_key,
+)
 from ansible_collections.edge.cluster.plugins.module_utils._command import (
     exit_module,
     module_runner,
     run_checked,
 )
+from ansible_collections.edge.cluster.plugins.module_utils._files import write_atomic
 from ansible_collections.edge.cluster.plugins.module_utils._kubeadm_cli import (
     KubeadmFailure,
     find_binary,
     version_argv,
-    write_private_file,
 )
-from ansible_collections.edge.cluster.plugins.module_utils._kubeadm_config import (
-    KubeadmConfigError,
-    to_yaml,
-)
+from ansible_collections.edge.cluster.plugins.module_utils._kubeadm_values import KubeadmConfigError
 from ansible_collections.edge.cluster.plugins.module_utils._upload_certs import (
     SECRET_NAME,
     upload_certs_argv,
     upload_certs_documents,
 )
+from ansible_collections.edge.cluster.plugins.module_utils._yaml import to_yaml
 
 
 def run_module(module):
@@ -154,7 +154,7 @@ def run_module(module):
     except KubeadmConfigError as exc:
         module.fail_json(msg=str(exc))
     argv = upload_certs_argv(kubeadm, params['config_path'], params['kubeconfig'])
-    write_private_file(params['config_path'], to_yaml(documents))
+    write_atomic(params['config_path'], to_yaml(documents), make_dirs=True)
     try:
         rc, stdout, stderr = run(argv)
     finally:

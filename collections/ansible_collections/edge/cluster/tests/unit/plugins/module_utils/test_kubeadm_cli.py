@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 
 import pytest
 
 from ansible_collections.edge.cluster.plugins.module_utils import _kubeadm_cli as cli
-from ansible_collections.edge.cluster.plugins.module_utils._kubeadm_config import (
-    KubeadmConfigError,
-)
+from ansible_collections.edge.cluster.plugins.module_utils._kubeadm_values import KubeadmConfigError
 
 # Recorded from kubeadm v1.34.12 (`kubeadm join phase preflight` on a host without kubelet,
 # with an unreachable CRI socket): stdout, then stderr.
@@ -164,17 +161,6 @@ def test_unknown_failure_still_says_something():
     assert cli.KubeadmFailure('', '').error == 'no output'
 
 
-def test_write_private_file_is_0600_and_atomic(tmp_path):
-    target = tmp_path / 'sub' / 'kubeadm.yaml'
-    cli.write_private_file(str(target), 'secret: 1\n')
-    assert target.read_text() == 'secret: 1\n'
-    assert stat.S_IMODE(os.stat(target).st_mode) == 0o600
-    target.chmod(0o644)
-    cli.write_private_file(str(target), 'secret: 2\n')
-    assert stat.S_IMODE(os.stat(target).st_mode) == 0o600
-    assert [p.name for p in target.parent.iterdir()] == ['kubeadm.yaml']
-
-
 def test_kube_paths_leftovers(tmp_path):
     paths = cli.KubePaths(etc=str(tmp_path / 'etc'), etcd=str(tmp_path / 'etcd'),
                           kubelet=str(tmp_path / 'kubelet'))
@@ -189,27 +175,7 @@ def test_kube_paths_leftovers(tmp_path):
     assert paths.leftovers() == [paths.ca_cert, paths.manifests, paths.etcd]
 
 
-def test_load_yaml_document_without_pyyaml(monkeypatch):
-    import builtins
-    real_import = builtins.__import__
-
-    def no_yaml(name, *args, **kwargs):
-        if name == 'yaml':
-            raise ImportError('no yaml here')
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, '__import__', no_yaml)
-    seen = []
-
-    def convert(text):
-        seen.append(text)
-        return '{"kind": "ClusterConfiguration", "metadata": {"labels": {"x": "y"}}, "a": 1}'
-
-    assert cli.load_yaml_document('kind: ClusterConfiguration\na: 1\n', convert) == {
-        'kind': 'ClusterConfiguration', 'a': 1}
-    assert seen == ['kind: ClusterConfiguration\na: 1\n']
-    with pytest.raises(ValueError, match='no YAML reader'):
-        cli.load_yaml_document('a: 1')
+def test_kubectl_yaml_to_json_args_reads_stdin_locally():
     assert cli.kubectl_yaml_to_json_args()[:3] == ['label', '--local', '--filename']
 
 
