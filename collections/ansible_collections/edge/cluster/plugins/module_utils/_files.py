@@ -17,7 +17,7 @@ import shutil
 import tempfile
 
 TEMP_SUFFIX = '.edge-cluster-tmp'
-_CHUNK = 1024 * 1024
+COPY_CHUNK = 1024 * 1024
 
 
 def temp_beside(path, mode):
@@ -50,7 +50,7 @@ def write_atomic(path, data=None, mode=0o600, source=None, make_dirs=False):
         with os.fdopen(fd, 'wb') as out:
             if source is not None:
                 with open(source, 'rb') as stream:
-                    shutil.copyfileobj(stream, out, _CHUNK)
+                    shutil.copyfileobj(stream, out, COPY_CHUNK)
             else:
                 out.write(data.encode('utf-8') if isinstance(data, str) else data)
         os.replace(temporary, path)

@@ -30,6 +30,11 @@ def sha256_file(path):
     return digest.hexdigest()
 
 
+def sha256_text(text):
+    """Lowercase hex sha256 of text encoded as UTF-8."""
+    return hashlib.sha256(text.encode('utf-8')).hexdigest()
+
+
 def parse_sha256(value, what='checksum', error=ChecksumError):
     """Lowercase hex from 'sha256:<hex>' or '<hex>'; raise error (a ChecksumError unless the
     caller names its own exception class) on anything else."""

@@ -158,13 +158,13 @@ from ansible_collections.edge.cluster.plugins.module_utils._command import (
     exit_module,
     module_runner,
 )
+from ansible_collections.edge.cluster.plugins.module_utils._hashing import sums_for
 from ansible_collections.edge.cluster.plugins.module_utils._image_import import (
     Ctr,
     ImageError,
     Request,
     import_images,
     load_manifest,
-    sums_for,
 )
 
 ARGUMENT_SPEC = dict(

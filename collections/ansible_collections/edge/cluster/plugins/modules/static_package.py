@@ -221,12 +221,13 @@ from ansible_collections.edge.cluster.plugins.module_utils._command import (
     exit_module,
     module_runner,
 )
-from ansible_collections.edge.cluster.plugins.module_utils._static_package import (
-    Options,
+from ansible_collections.edge.cluster.plugins.module_utils._static_package import Request, install
+from ansible_collections.edge.cluster.plugins.module_utils._static_package_archive import (
     PackageError,
-    Request,
+)
+from ansible_collections.edge.cluster.plugins.module_utils._static_package_files import (
+    Options,
     default_kubelet_env_file,
-    install,
 )
 
 ARGUMENT_SPEC = dict(

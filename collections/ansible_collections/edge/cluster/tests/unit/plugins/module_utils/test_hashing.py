@@ -62,6 +62,7 @@ def test_parse_sha256_raises_the_callers_error():
 SUMS = (HEX + '  kube-linux-amd64.tar.gz\n'
         + 'cd' * 32 + ' *images/pause.tar\n'
         + 'ef' * 32 + '  ./images/coredns.tar.zst\n'
+        + '34' * 32 + ' *./star-dot.tar\n'
         + 'not a line\n'
         + '12' * 31 + '  short.tar\n'
         + '\n'
@@ -73,6 +74,7 @@ def test_sums_for_keeps_folders_and_drops_markers():
         'kube-linux-amd64.tar.gz': HEX,
         'images/pause.tar': 'cd' * 32,
         'images/coredns.tar.zst': 'ef' * 32,
+        'star-dot.tar': '34' * 32,
         'upper.tar': 'ab' * 32,
     }
 
