@@ -29,6 +29,7 @@ description:
     by default the node is then cleaned with C(kubeadm reset --force) so nothing half-done stays behind.
 extends_documentation_fragment:
   - edge.cluster._attributes
+  - edge.cluster._attributes.ACTIONGROUP_KUBEADM
 attributes:
   check_mode:
     support: full

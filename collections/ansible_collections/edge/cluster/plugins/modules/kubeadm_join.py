@@ -30,6 +30,7 @@ description:
     with C(kubeadm reset --force).
 extends_documentation_fragment:
   - edge.cluster._attributes
+  - edge.cluster._attributes.ACTIONGROUP_KUBEADM
 attributes:
   check_mode:
     support: full

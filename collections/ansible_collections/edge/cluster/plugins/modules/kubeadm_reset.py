@@ -78,6 +78,7 @@ options:
     default: unix:///run/containerd/containerd.sock
 extends_documentation_fragment:
   - edge.cluster._attributes
+  - edge.cluster._attributes.ACTIONGROUP_KUBEADM
   - edge.cluster._kubectl
 requirements:
   - Python 3.8 or newer on the node.
