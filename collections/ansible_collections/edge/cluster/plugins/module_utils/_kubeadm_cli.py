@@ -20,6 +20,8 @@ import urllib.error
 
 from ansible.module_utils.urls import open_url
 
+from ansible_collections.edge.cluster.plugins.module_utils._files import write_atomic
+from ansible_collections.edge.cluster.plugins.module_utils._kubeadm_fields import passthrough_secrets
 from ansible_collections.edge.cluster.plugins.module_utils._kubeadm_values import (
     DEFAULT_CRI_SOCKET,
     KubeadmConfigError,
@@ -257,6 +259,31 @@ class KubeadmFailure(object):
             hints.append('see the output above; fix the cause, then clean the node with '
                          'edge.cluster.kubeadm_reset before running %s again' % action)
         return hints
+
+
+def validated_options(module, validate, errors):
+    """validate(module.params) -> opts. Secrets put in the logged config passthrough are masked
+    in this run's output first (validate refuses them); errors end the module with their message."""
+    for secret in passthrough_secrets(module.params['config']):
+        module.no_log_values.add(secret)
+    try:
+        return validate(module.params)
+    except errors as exc:
+        module.fail_json(msg=str(exc))
+
+
+def run_with_config(run, argv, path, content, kept=None):
+    """Run a kubeadm argv that reads its configuration (secrets inside) from path: the file is
+    written 0600 just before, then removed, or rewritten as kept (the same without secrets)
+    when given. Returns (rc, stdout, stderr)."""
+    write_atomic(path, content, make_dirs=True)
+    try:
+        return run(argv)
+    finally:
+        if kept is None:
+            os.unlink(path)
+        else:
+            write_atomic(path, kept, make_dirs=True)
 
 
 def failure_message(action, failure, reset_done=None):

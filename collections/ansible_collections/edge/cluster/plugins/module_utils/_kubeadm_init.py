@@ -37,7 +37,6 @@ from ansible_collections.edge.cluster.plugins.module_utils._duration import (
     format_duration,
     parse_duration,
 )
-from ansible_collections.edge.cluster.plugins.module_utils._files import write_atomic
 from ansible_collections.edge.cluster.plugins.module_utils._kubeadm_cli import (
     KUBEADM_COMMON_ARGS,
     KubePaths,
@@ -52,7 +51,9 @@ from ansible_collections.edge.cluster.plugins.module_utils._kubeadm_cli import (
     parse_kubeadm_version,
     read_text,
     reset_argv,
+    run_with_config,
     server_from_kubeconfig,
+    validated_options,
     version_argv,
 )
 from ansible_collections.edge.cluster.plugins.module_utils._kubeadm_config import (
@@ -64,7 +65,6 @@ from ansible_collections.edge.cluster.plugins.module_utils._kubeadm_config impor
 )
 from ansible_collections.edge.cluster.plugins.module_utils._kubeadm_fields import (
     cluster_config_drift,
-    passthrough_secrets,
     sanitize,
     strip_secrets,
     validate_passthrough,
@@ -261,11 +261,7 @@ class KubeadmInit:
         if module.check_mode:
             return result
         argv = init_argv(kubeadm, params['config_path'], params['upload_certs'])
-        write_atomic(params['config_path'], content, make_dirs=True)
-        try:
-            rc, stdout, stderr = self.run(argv)
-        finally:
-            write_atomic(params['config_path'], kept, make_dirs=True)
+        rc, stdout, stderr = run_with_config(self.run, argv, params['config_path'], content, kept)
         if rc != 0:
             failure = KubeadmFailure(stdout, stderr, (params['token'], params['certificate_key']))
             kubelet_log = self.kubelet_log()
@@ -292,13 +288,7 @@ class KubeadmInit:
 
     def __call__(self):
         module, params = self.module, self.params
-        # A secret put in the logged passthrough is refused below; mask it in this run's output.
-        for secret in passthrough_secrets(params['config']):
-            module.no_log_values.add(secret)
-        try:
-            opts = validate(params)
-        except (KubeadmConfigError, DurationError, BootstrapTokenError) as exc:
-            module.fail_json(msg=str(exc))
+        opts = validated_options(module, validate, (KubeadmConfigError, DurationError, BootstrapTokenError))
         kubeadm, kubeadm_version = self.kubeadm_version(opts)
         if not opts['kubernetes_version']:
             opts['kubernetes_version'] = 'v%d.%d.%d' % kubeadm_version

@@ -30,7 +30,6 @@ from ansible_collections.edge.cluster.plugins.module_utils._discovery import (
     DiscoveryError,
     discover_with_retry,
 )
-from ansible_collections.edge.cluster.plugins.module_utils._files import write_atomic
 from ansible_collections.edge.cluster.plugins.module_utils._kubeadm_cli import (
     KUBEADM_COMMON_ARGS,
     KubePaths,
@@ -42,6 +41,8 @@ from ansible_collections.edge.cluster.plugins.module_utils._kubeadm_cli import (
     locate_binary,
     parse_kubeadm_version,
     reset_argv,
+    run_with_config,
+    validated_options,
     version_argv,
 )
 from ansible_collections.edge.cluster.plugins.module_utils._kubeadm_config import (
@@ -50,7 +51,6 @@ from ansible_collections.edge.cluster.plugins.module_utils._kubeadm_config impor
     finalize,
 )
 from ansible_collections.edge.cluster.plugins.module_utils._kubeadm_fields import (
-    passthrough_secrets,
     validate_passthrough,
 )
 from ansible_collections.edge.cluster.plugins.module_utils._kubeadm_values import (
@@ -250,11 +250,7 @@ class KubeadmJoin:
         """kubeadm join with the 0600 config file, removed afterwards; fails with kubeadm's error."""
         params, run = self.params, self.run
         argv = join_argv(kubeadm, params['config_path'])
-        write_atomic(params['config_path'], to_yaml(documents), make_dirs=True)
-        try:
-            rc, stdout, stderr = run(argv)
-        finally:
-            os.unlink(params['config_path'])
+        rc, stdout, stderr = run_with_config(run, argv, params['config_path'], to_yaml(documents))
         if rc != 0:
             failure = KubeadmFailure(stdout, stderr, (params['token'], params['certificate_key']))
             reset_done = None
@@ -266,13 +262,7 @@ class KubeadmJoin:
 
     def __call__(self):
         module, params = self.module, self.params
-        # A secret put in the logged passthrough is refused below; mask it in this run's output.
-        for secret in passthrough_secrets(params['config']):
-            module.no_log_values.add(secret)
-        try:
-            opts = validate(params)
-        except (KubeadmConfigError, BootstrapTokenError) as exc:
-            module.fail_json(msg=str(exc))
+        opts = validated_options(module, validate, (KubeadmConfigError, BootstrapTokenError))
         kubeadm, api_version = self.kubeadm()
         result = dict(changed=False, joined=False, node_name=opts['node_name'],
                       reset_before_join=False, control_plane=params['control_plane'])

@@ -120,10 +120,10 @@ from ansible_collections.edge.cluster.plugins.module_utils._command import (
     module_runner,
     run_checked,
 )
-from ansible_collections.edge.cluster.plugins.module_utils._files import write_atomic
 from ansible_collections.edge.cluster.plugins.module_utils._kubeadm_cli import (
     KubeadmFailure,
     find_binary,
+    run_with_config,
     version_argv,
 )
 from ansible_collections.edge.cluster.plugins.module_utils._kubeadm_values import KubeadmConfigError
@@ -154,11 +154,7 @@ def run_module(module):
     except KubeadmConfigError as exc:
         module.fail_json(msg=str(exc))
     argv = upload_certs_argv(kubeadm, params['config_path'], params['kubeconfig'])
-    write_atomic(params['config_path'], to_yaml(documents), make_dirs=True)
-    try:
-        rc, stdout, stderr = run(argv)
-    finally:
-        os.unlink(params['config_path'])
+    rc, stdout, stderr = run_with_config(run, argv, params['config_path'], to_yaml(documents))
     if rc != 0:
         # The key is masked twice: Ansible's no_log values, and scrubbed out of kubeadm's words here.
         failure = KubeadmFailure(stdout, stderr, (params['certificate_key'],))

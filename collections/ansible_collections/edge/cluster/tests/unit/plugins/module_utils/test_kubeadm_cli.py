@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 
 import pytest
 
@@ -277,3 +278,68 @@ def test_real_kubectl_converts_the_stored_configuration_offline(real_kubectl, tm
                       'extraArgs': [{'name': 'enable-admission-plugins', 'value': 'NodeRestriction'}]},
         'apiVersion': 'kubeadm.k8s.io/v1beta4', 'kind': 'ClusterConfiguration',
         'kubernetesVersion': 'v1.34.12', 'networking': {'podSubnet': '10.244.0.0/16'}}
+
+
+@pytest.mark.parametrize('kept', [None, 'kind: InitConfiguration\n'])
+@pytest.mark.parametrize('rc', [0, 1])
+def test_run_with_config_shows_the_secret_file_to_kubeadm_only(tmp_path, kept, rc):
+    path = tmp_path / 'etc' / 'kubeadm.yaml'
+    seen = []
+
+    def run(argv, data=None):
+        seen.append((argv, path.read_text(), stat.S_IMODE(os.stat(path).st_mode)))
+        return rc, 'out', 'err'
+
+    assert cli.run_with_config(run, ['kubeadm', 'join'], str(path), 'token: secret\n', kept) == (rc, 'out', 'err')
+    assert seen == [(['kubeadm', 'join'], 'token: secret\n', 0o600)]
+    if kept is None:
+        assert not path.exists()
+    else:
+        assert path.read_text() == kept and stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+def test_run_with_config_cleans_up_when_kubeadm_cannot_start(tmp_path):
+    path = tmp_path / 'kubeadm.yaml'
+
+    def run(argv, data=None):
+        raise OSError('exec format error')
+
+    with pytest.raises(OSError):
+        cli.run_with_config(run, ['kubeadm'], str(path), 'token: secret\n')
+    assert list(tmp_path.iterdir()) == []
+
+
+class Ended(Exception):
+    pass
+
+
+class OptionsModule:
+    def __init__(self, config):
+        self.params = dict(config=config)
+        self.no_log_values = set()
+
+    def fail_json(self, **result):
+        raise Ended(result)
+
+
+@pytest.mark.parametrize('config, masked', [
+    ({}, set()),
+    ({'InitConfiguration': {'certificateKey': 'k' * 64}}, {'k' * 64}),
+    ({'JoinConfiguration': {'discovery': {'tlsBootstrapToken': 'abcdef.0123456789abcdef'}}},
+     {'abcdef.0123456789abcdef'}),
+])
+def test_validated_options_masks_passthrough_secrets_before_validating(config, masked):
+    module = OptionsModule(config)
+
+    def validate(params):
+        assert module.no_log_values == masked  # masked before anything can print them
+        raise ValueError('config holds a secret')
+
+    with pytest.raises(Ended) as ended:
+        cli.validated_options(module, validate, (ValueError,))
+    assert ended.value.args[0] == dict(msg='config holds a secret')
+
+
+def test_validated_options_returns_the_options():
+    assert cli.validated_options(OptionsModule({}), lambda params: dict(params, ok=True), (ValueError,)) == {
+        'config': {}, 'ok': True}
