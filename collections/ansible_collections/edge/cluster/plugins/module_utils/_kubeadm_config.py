@@ -37,7 +37,6 @@ INIT_KINDS = ('InitConfiguration', 'ClusterConfiguration', 'KubeletConfiguration
 # kubeadm join reads only its JoinConfiguration; kubelet and kube-proxy settings come from the
 # cluster (the kubelet-config and kube-proxy ConfigMaps made at init).
 JOIN_KINDS = ('JoinConfiguration',)
-KUBEADM_KINDS = ('InitConfiguration', 'ClusterConfiguration', 'JoinConfiguration')
 TOKEN_USAGES = ['signing', 'authentication']
 TOKEN_GROUPS = ['system:bootstrappers:kubeadm:default-node-token']
 NODE_RESTRICTION = 'NodeRestriction'
