@@ -22,7 +22,7 @@ from ansible_collections.edge.cluster.plugins.module_utils._kubeadm_values impor
 
 HIDDEN = '<hidden>'
 # Where kubeadm keeps flag maps (extraArgs): a map in v1beta3, a list of {name, value} in
-# v1beta4. Inside this module they are always dicts; render() converts.
+# v1beta4. While documents are built they are always dicts; _kubeadm_config.finalize() converts.
 EXTRA_ARGS_PATHS = {
     'ClusterConfiguration': (('apiServer', 'extraArgs'), ('controllerManager', 'extraArgs'),
                              ('scheduler', 'extraArgs'), ('etcd', 'local', 'extraArgs')),
