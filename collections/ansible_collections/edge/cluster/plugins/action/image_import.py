@@ -7,7 +7,8 @@
 The bundle's image list (and SHA256SUMS) is read here and handed to the module, which lists the
 node's images and answers transfer_required with the archives it needs. Only those are sent, to
 the remote temporary folder, and the module is called again to check and import them. When the
-node has everything, that is one module call and nothing is sent.
+node has everything, that is one module call and nothing is sent. The protocol itself is
+plugin_utils/_transfer.py.
 """
 
 from __future__ import annotations
@@ -15,16 +16,16 @@ from __future__ import annotations
 import os
 
 from ansible.module_utils.common.text.converters import to_text
-from ansible.module_utils.parsing.convert_bool import boolean
-from ansible.plugins.action import ActionBase
 
+from ansible_collections.edge.cluster.plugins.module_utils._hashing import sums_for
 from ansible_collections.edge.cluster.plugins.module_utils._image_import import (
     ImageError,
     load_manifest,
-    sums_for,
 )
-
-MODULE = 'edge.cluster.image_import'
+from ansible_collections.edge.cluster.plugins.plugin_utils._transfer import (
+    TransferAction,
+    TransferError,
+)
 
 
 def controller_entries(bundle_dir, manifest_rel):
@@ -51,58 +52,35 @@ def controller_entries(bundle_dir, manifest_rel):
     return entries
 
 
-class ActionModule(ActionBase):
+class ActionModule(TransferAction):
 
-    TRANSFERS_FILES = True
+    MODULE = 'edge.cluster.image_import'
+    INTERNAL_ARGS = ('_transfer', '_entries')
 
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        del tmp
-        args = dict(self._task.args)
-        for internal in ('_transfer', '_entries'):
-            if internal in args:
-                result.update(failed=True, msg='%s is internal to the action plugin; do not set it' % internal)
-                return result
+    def first_call(self, args):
+        self._bundle = os.path.expanduser(args['src'])
         try:
-            if boolean(args.get('remote_src', False), strict=False) or not args.get('src'):
-                result.update(self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars))
-                return result
-            bundle = os.path.expanduser(args['src'])
-            try:
-                entries = controller_entries(bundle, args.get('manifest') or 'images/manifest.json')
-            except ImageError as exc:
-                result.update(failed=True, msg=to_text(exc))
-                return result
-            module_args = dict(args, _entries=entries, _transfer=True)
-            answer = self._execute_module(module_name=MODULE, module_args=module_args, task_vars=task_vars)
-            sent = []
-            wanted = answer.get('transfer_required')
-            if wanted and not answer.get('failed'):
-                if self._connection._shell.tmpdir is None:
-                    self._make_tmp_path()
-                tmpdir = self._connection._shell.tmpdir
-                remote_paths = []
-                for rel in wanted:
-                    local = os.path.join(bundle, rel)
-                    if not os.path.isfile(local):
-                        result.update(failed=True, msg='image archive %s, listed in the bundle, is missing on the '
-                                                       'controller; nothing was sent or imported' % local)
-                        return result
-                    remote = self._connection._shell.join_path(tmpdir, os.path.basename(rel))
-                    self._transfer_file(local, remote)
-                    remote_paths.append(remote)
-                    sent.append(rel)
-                self._fixup_perms2([tmpdir] + remote_paths)
-                flat = [dict(e, file=os.path.basename(e['file'])) for e in entries]
-                module_args.update(src=tmpdir, _entries=flat, _transfer=False)
-                answer = self._execute_module(module_name=MODULE, module_args=module_args, task_vars=task_vars)
-                if answer.get('failed') and isinstance(answer.get('msg'), str):
-                    # Name the archives as the user knows them, not by their temporary copies.
-                    for rel, remote in zip(sent, remote_paths):
-                        answer['msg'] = answer['msg'].replace(remote, os.path.join(bundle, rel))
-            answer.pop('transfer_required', None)
-            answer['transferred'] = sent
-            result.update(answer)
-            return result
-        finally:
-            self._remove_tmp_path(self._connection._shell.tmpdir)
+            entries = controller_entries(self._bundle, args.get('manifest') or 'images/manifest.json')
+        except ImageError as exc:
+            raise TransferError(to_text(exc))
+        return dict(args, _entries=entries)
+
+    def files_to_send(self, wanted, module_args):
+        files = []
+        for rel in wanted:
+            local = os.path.join(self._bundle, rel)
+            if not os.path.isfile(local):
+                raise TransferError('image archive %s, listed in the bundle, is missing on the '
+                                    'controller; nothing was sent or imported' % local)
+            files.append((local, rel))
+        return files
+
+    def second_call(self, module_args, tmpdir, remote_paths):
+        flat = [dict(e, file=os.path.basename(e['file'])) for e in module_args['_entries']]
+        return dict(module_args, src=tmpdir, _entries=flat)
+
+    def after_second_call(self, answer, files, remote_paths):
+        if answer.get('failed') and isinstance(answer.get('msg'), str):
+            # Name the archives as the user knows them, not by their temporary copies.
+            for (local, dummy), remote in zip(files, remote_paths):
+                answer['msg'] = answer['msg'].replace(remote, local)

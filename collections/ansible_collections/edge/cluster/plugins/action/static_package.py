@@ -7,7 +7,8 @@
 One module call per host in the usual case. The module is first asked with the node's cache path;
 only if it answers transfer_required (no install record for this checksum and no cached copy) is
 the controller file checked against its checksum, sent to the remote temporary folder, and the
-module called again on that copy (it keeps it in the cache once verified).
+module called again on that copy (it keeps it in the cache once verified). The protocol itself is
+plugin_utils/_transfer.py.
 """
 
 from __future__ import annotations
@@ -16,17 +17,18 @@ import os
 
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_text
-from ansible.module_utils.parsing.convert_bool import boolean
-from ansible.plugins.action import ActionBase
 
-from ansible_collections.edge.cluster.plugins.module_utils._static_package import (
-    PackageError,
+from ansible_collections.edge.cluster.plugins.module_utils._hashing import (
+    ChecksumError,
     checksum_from_sums,
     parse_sha256,
     sha256_file,
 )
+from ansible_collections.edge.cluster.plugins.plugin_utils._transfer import (
+    TransferAction,
+    TransferError,
+)
 
-MODULE = 'edge.cluster.static_package'
 DEFAULT_CACHE_DIR = '/var/cache/edge-cluster'
 
 
@@ -46,57 +48,39 @@ def controller_checksum(local_path, given):
     return actual, 'the controller file', actual
 
 
-class ActionModule(ActionBase):
+class ActionModule(TransferAction):
 
-    TRANSFERS_FILES = True
+    MODULE = 'edge.cluster.static_package'
+    INTERNAL_ARGS = ('_transfer', '_cache_as')
 
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        del tmp
-        args = dict(self._task.args)
-        for internal in ('_transfer', '_cache_as'):
-            if internal in args:
-                result.update(failed=True, msg='%s is internal to the action plugin; do not set it' % internal)
-                return result
+    def node_only(self, args):
+        return super().node_only(args) or bool(args.get('url'))
+
+    def first_call(self, args):
         try:
-            remote_src = boolean(args.get('remote_src', False), strict=False)
-            if remote_src or args.get('url') or not args.get('src'):
-                # Nothing on the controller: the module does everything on the node.
-                result.update(self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars))
-                return result
-            try:
-                local = self._find_needle('files', args['src'])
-            except AnsibleError as exc:
-                result.update(failed=True, msg='package %s not found on the controller: %s' % (args['src'], to_text(exc)))
-                return result
-            try:
-                expected, expected_from, computed = controller_checksum(local, args.get('checksum'))
-            except (PackageError, OSError) as exc:
-                result.update(failed=True, msg=to_text(exc))
-                return result
-            cache_dir = args.get('cache_dir') or DEFAULT_CACHE_DIR
-            cached = os.path.join(cache_dir, os.path.basename(local))
-            module_args = dict(args, src=cached, remote_src=True, checksum=expected, _transfer=True)
-            answer = self._execute_module(module_name=MODULE, module_args=module_args, task_vars=task_vars)
-            transferred = False
-            if answer.get('transfer_required') and not answer.get('failed'):
-                actual = computed or sha256_file(local)
-                if actual != expected:
-                    result.update(failed=True, msg='package %s on the controller has sha256 %s, but %s says %s: '
-                                                   'rebuild or re-fetch it; nothing was sent or changed'
-                                                   % (local, actual, expected_from, expected))
-                    return result
-                if self._connection._shell.tmpdir is None:
-                    self._make_tmp_path()
-                remote = self._connection._shell.join_path(self._connection._shell.tmpdir, os.path.basename(local))
-                self._transfer_file(local, remote)
-                self._fixup_perms2((self._connection._shell.tmpdir, remote))
-                module_args.update(src=remote, _transfer=False, _cache_as=cached)
-                answer = self._execute_module(module_name=MODULE, module_args=module_args, task_vars=task_vars)
-                transferred = True
-            answer.pop('transfer_required', None)
-            answer['transferred'] = transferred
-            result.update(answer)
-            return result
-        finally:
-            self._remove_tmp_path(self._connection._shell.tmpdir)
+            local = self._find_needle('files', args['src'])
+        except AnsibleError as exc:
+            raise TransferError('package %s not found on the controller: %s' % (args['src'], to_text(exc)))
+        try:
+            self._expected = controller_checksum(local, args.get('checksum'))
+        except (ChecksumError, OSError) as exc:
+            raise TransferError(to_text(exc))
+        self._local = local
+        cache_dir = args.get('cache_dir') or DEFAULT_CACHE_DIR
+        cached = os.path.join(cache_dir, os.path.basename(local))
+        return dict(args, src=cached, remote_src=True, checksum=self._expected[0])
+
+    def files_to_send(self, wanted, module_args):
+        expected, expected_from, computed = self._expected
+        actual = computed or sha256_file(self._local)
+        if actual != expected:
+            raise TransferError('package %s on the controller has sha256 %s, but %s says %s: '
+                                'rebuild or re-fetch it; nothing was sent or changed'
+                                % (self._local, actual, expected_from, expected))
+        return [(self._local, self._local)]
+
+    def second_call(self, module_args, tmpdir, remote_paths):
+        return dict(module_args, src=remote_paths[0], _cache_as=module_args['src'])
+
+    def transferred(self, sent):
+        return bool(sent)

@@ -47,7 +47,7 @@ attributes:
 options: {}
 attributes:
   action_group:
-    description: Use C(group/edge.cluster.kubeadm) in C(module_defaults) to set the shared options of this module.
+    description: Use C(group/edge.cluster.kubeadm) in C(module_defaults) to set O(kubectl) once for every member.
     support: full
     membership:
       - edge.cluster.kubeadm

@@ -45,7 +45,10 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.edge.cluster.plugins.module_utils._kubeadm_config import KubeadmConfigError, split_endpoint
+from ansible_collections.edge.cluster.plugins.module_utils._kubeadm_values import (
+    KubeadmConfigError,
+    split_endpoint,
+)
 
 
 def host_port(endpoint, default_port=6443):

@@ -39,7 +39,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.edge.cluster.plugins.module_utils._toml import TomlError, dumps
+from ansible_collections.edge.cluster.plugins.plugin_utils._toml import TomlError, dumps
 
 
 def to_toml(data):

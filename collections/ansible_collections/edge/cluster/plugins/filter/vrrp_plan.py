@@ -123,8 +123,8 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.edge.cluster.plugins.module_utils._ha_loadbalancer import HAPlanError
-from ansible_collections.edge.cluster.plugins.module_utils._ha_loadbalancer import vrrp_plan as _vrrp_plan
+from ansible_collections.edge.cluster.plugins.plugin_utils._ha_loadbalancer import HAPlanError
+from ansible_collections.edge.cluster.plugins.plugin_utils._ha_loadbalancer import vrrp_plan as _vrrp_plan
 
 
 def vrrp_plan(members, host, vip, interface, interface_ipv4, priority_top=150, priority_step=10,

@@ -31,11 +31,20 @@ class CommandError(Exception):
         return dict(msg=self.msg, cmd=self.cmd, rc=self.rc, stdout=self.stdout, stderr=self.stderr)
 
 
-def module_runner(module):
-    """A run callable backed by AnsibleModule.run_command (stdin through data, never argv)."""
+def module_runner(module, missing_ok=False):
+    """A run callable backed by AnsibleModule.run_command (stdin through data, never argv).
+
+    missing_ok: a command that cannot start (absent, not executable) answers (None, '', reason)
+    instead of failing the module, for modules that report on what the node has.
+    """
 
     def run(argv, data=None):
-        return module.run_command(argv, data=data, check_rc=False)
+        if not missing_ok:
+            return module.run_command(argv, data=data, check_rc=False)
+        try:
+            return module.run_command(argv, data=data, check_rc=False, handle_exceptions=False)
+        except OSError as exc:
+            return None, '', str(exc)
 
     return run
 
@@ -54,16 +63,21 @@ def run_checked(run, argv, action, data=None):
     return stdout
 
 
-def exit_module(module, run_module):
+def exit_module(module, run_module, unexpected='unexpected error', known=(), context=None):
     """Run run_module(module) and end the module with its result dict.
 
-    A CommandError fails with its msg, rc, stdout, stderr and cmd; anything else fails with the
-    traceback, so a bug shows where it is instead of a bare "MODULE FAILURE".
+    A CommandError fails with its msg, rc, stdout, stderr and cmd; an exception of a class in
+    known (a module's own error, whose message is written for the user) fails with that message;
+    anything else fails with "<unexpected>: <error>" and the traceback, so a bug shows where it
+    is instead of a bare "MODULE FAILURE". context (a dict) is added to every failure.
     """
+    extra = dict(context or {})
     try:
         result = run_module(module)
     except CommandError as exc:
-        module.fail_json(**exc.result())
+        module.fail_json(**dict(extra, **exc.result()))
+    except known as exc:
+        module.fail_json(msg=str(exc), **extra)
     except Exception as exc:  # pylint: disable=broad-exception-caught
-        module.fail_json(msg='unexpected error: %s' % exc, exception=traceback.format_exc())
+        module.fail_json(msg='%s: %s' % (unexpected, exc), exception=traceback.format_exc(), **extra)
     module.exit_json(**result)

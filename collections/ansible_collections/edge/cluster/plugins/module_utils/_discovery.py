@@ -38,6 +38,7 @@ from ansible_collections.edge.cluster.plugins.module_utils._ca_cert_hash import 
     compute_ca_cert_hash,
 )
 from ansible_collections.edge.cluster.plugins.module_utils._der import PEMError, split_pem
+from ansible_collections.edge.cluster.plugins.module_utils._yaml import optional_yaml
 
 CLUSTER_INFO_PATH = '/api/v1/namespaces/kube-public/configmaps/cluster-info'
 JWS_PREFIX = 'jws-kubeconfig-'
@@ -138,10 +139,7 @@ def kubeconfig_ca_and_server(text):
     """(CA PEM text, server URL) of the kubeconfig in cluster-info (one cluster, as kubeadm
     writes it). PyYAML is used when the node has it; otherwise the two keys are read directly."""
     ca_data = server = None
-    try:
-        import yaml  # pylint: disable=import-outside-toplevel
-    except ImportError:
-        yaml = None
+    yaml = optional_yaml()
     if yaml is not None:
         try:
             doc = yaml.safe_load(text)

@@ -16,7 +16,6 @@ recognised by their first bytes and streamed through the decompressor into `ctr 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -24,6 +23,8 @@ import subprocess
 import tarfile
 import time
 import zlib
+
+from ansible_collections.edge.cluster.plugins.module_utils._hashing import sha256_file
 
 GZIP_MAGIC = b'\x1f\x8b'
 ZSTD_MAGIC = b'\x28\xb5\x2f\xfd'
@@ -66,19 +67,6 @@ def load_manifest(text, where):
         names.add(item['name'])
         entries.append(dict(name=item['name'], file=item['file'], digest=digest, sha256=item.get('sha256')))
     return entries
-
-
-def sums_for(text):
-    """{path as written: sha256} from SHA256SUMS text (paths keep their folder, '*' and './' dropped)."""
-    sums = {}
-    for line in text.splitlines():
-        parts = line.strip().split(None, 1)
-        if len(parts) == 2 and re.match(r'^[0-9a-fA-F]{64}$', parts[0]):
-            name = parts[1].lstrip('*')
-            if name.startswith('./'):
-                name = name[2:]
-            sums[name] = parts[0].lower()
-    return sums
 
 
 def parse_images_ls(stdout):
@@ -135,14 +123,6 @@ def decompressor_argv(fmt, path, tools):
         raise ImageError('%s is %s-compressed and this node has no %s binary: install it (Debian package %s) or '
                          'ship the archive uncompressed' % (path, fmt, fmt, fmt))
     return [binary, '-dc', path]
-
-
-def sha256_file(path):
-    digest = hashlib.sha256()
-    with open(path, 'rb') as handle:
-        for chunk in iter(lambda: handle.read(_CHUNK), b''):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _read_head(path):

@@ -13,16 +13,16 @@ lines, the failed phase, and what to do next.
 from __future__ import annotations
 
 import http.client
-import json
 import os
 import re
-import tempfile
 import time
 import urllib.error
 
 from ansible.module_utils.urls import open_url
 
-from ansible_collections.edge.cluster.plugins.module_utils._kubeadm_config import (
+from ansible_collections.edge.cluster.plugins.module_utils._files import write_atomic
+from ansible_collections.edge.cluster.plugins.module_utils._kubeadm_fields import passthrough_secrets
+from ansible_collections.edge.cluster.plugins.module_utils._kubeadm_values import (
     DEFAULT_CRI_SOCKET,
     KubeadmConfigError,
     parse_version,
@@ -75,47 +75,12 @@ class KubePaths(object):
         return found
 
 
-def write_private_file(path, content):
-    """Write content to path atomically with mode 0600 (secrets inside): a temporary file in
-    the same directory, created 0600, then renamed over path."""
-    directory = os.path.dirname(path) or '.'
-    if not os.path.isdir(directory):
-        os.makedirs(directory, 0o755)
-    handle, temporary = tempfile.mkstemp(prefix='.edge-cluster-', dir=directory)
-    try:
-        os.fchmod(handle, 0o600)
-        with os.fdopen(handle, 'w') as stream:
-            stream.write(content)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-
-
 def read_text(path):
     try:
         with open(path) as handle:
             return handle.read()
     except (OSError, UnicodeDecodeError):
         return None
-
-
-def load_yaml_document(text, convert=None):
-    """One YAML document as data. PyYAML when the node has it; otherwise convert(text) ->
-    JSON text (kubectl can do that offline: see kubectl_yaml_to_json_argv)."""
-    try:
-        import yaml  # pylint: disable=import-outside-toplevel
-    except ImportError:
-        yaml = None
-    if yaml is not None:
-        return yaml.safe_load(text)
-    if convert is None:
-        raise ValueError('no YAML reader on the node')
-    data = json.loads(convert(text))
-    if isinstance(data, dict):
-        data.pop('metadata', None)  # added by the conversion below
-    return data
 
 
 def kubectl_yaml_to_json_args():
@@ -294,6 +259,31 @@ class KubeadmFailure(object):
             hints.append('see the output above; fix the cause, then clean the node with '
                          'edge.cluster.kubeadm_reset before running %s again' % action)
         return hints
+
+
+def validated_options(module, validate, errors):
+    """validate(module.params) -> opts. Secrets put in the logged config passthrough are masked
+    in this run's output first (validate refuses them); errors end the module with their message."""
+    for secret in passthrough_secrets(module.params['config']):
+        module.no_log_values.add(secret)
+    try:
+        return validate(module.params)
+    except errors as exc:
+        module.fail_json(msg=str(exc))
+
+
+def run_with_config(run, argv, path, content, kept=None):
+    """Run a kubeadm argv that reads its configuration (secrets inside) from path: the file is
+    written 0600 just before, then removed, or rewritten as kept (the same without secrets)
+    when given. Returns (rc, stdout, stderr)."""
+    write_atomic(path, content, make_dirs=True)
+    try:
+        return run(argv)
+    finally:
+        if kept is None:
+            os.unlink(path)
+        else:
+            write_atomic(path, kept, make_dirs=True)
 
 
 def failure_message(action, failure, reset_done=None):

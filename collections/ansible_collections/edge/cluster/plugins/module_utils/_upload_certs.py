@@ -14,8 +14,10 @@ command line, and kubeadm is told not to print it.
 
 from __future__ import annotations
 
-from ansible_collections.edge.cluster.plugins.module_utils._certificate_key import is_certificate_key
-from ansible_collections.edge.cluster.plugins.module_utils._kubeadm_config import (
+from ansible_collections.edge.cluster.plugins.module_utils._certificate_key import (
+    is_certificate_key,
+)
+from ansible_collections.edge.cluster.plugins.module_utils._kubeadm_values import (
     KubeadmConfigError,
     api_version_for,
     normalize_version,

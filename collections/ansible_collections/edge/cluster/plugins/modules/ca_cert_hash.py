@@ -92,17 +92,16 @@ path:
   sample: /etc/kubernetes/pki/ca.crt
 """
 
-import traceback
-
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.edge.cluster.plugins.module_utils._ca_cert_hash import (
     BACKENDS,
+    CACertHashError,
     CRYPTOGRAPHY_IMPORT_ERROR,
     HAS_CRYPTOGRAPHY,
-    CACertHashError,
     compute_ca_cert_hash,
 )
+from ansible_collections.edge.cluster.plugins.module_utils._command import exit_module
 
 # A CA certificate is a few KiB; refuse to slurp anything far larger.
 _MAX_BYTES = 1024 * 1024
@@ -123,6 +122,19 @@ def _read_file(module, path):
     return content
 
 
+def run_module(module):
+    path = module.params['path']
+    if module.params['backend'] == 'cryptography' and not HAS_CRYPTOGRAPHY:
+        module.fail_json(path=path, msg=missing_required_lib('cryptography'),
+                         exception=CRYPTOGRAPHY_IMPORT_ERROR)
+    content = _read_file(module, path)
+    try:
+        result = compute_ca_cert_hash(content, module.params['backend'])
+    except CACertHashError as exc:
+        module.fail_json(path=path, msg='%s: %s' % (path, exc))
+    return dict(changed=False, hash=result.hash, subject=result.subject, backend=result.backend, path=path)
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -132,20 +144,7 @@ def main():
         supports_check_mode=True,
     )
     path = module.params['path']
-    try:
-        if module.params['backend'] == 'cryptography' and not HAS_CRYPTOGRAPHY:
-            module.fail_json(path=path, msg=missing_required_lib('cryptography'),
-                             exception=CRYPTOGRAPHY_IMPORT_ERROR)
-        content = _read_file(module, path)
-        try:
-            result = compute_ca_cert_hash(content, module.params['backend'])
-        except CACertHashError as exc:
-            module.fail_json(path=path, msg='%s: %s' % (path, exc))
-        module.exit_json(changed=False, hash=result.hash, subject=result.subject,
-                         backend=result.backend, path=path)
-    except Exception as exc:  # pylint: disable=broad-exception-caught
-        module.fail_json(path=path, msg='unexpected error reading %s: %s' % (path, exc),
-                         exception=traceback.format_exc())
+    exit_module(module, run_module, unexpected='unexpected error reading %s' % path, context=dict(path=path))
 
 
 if __name__ == '__main__':

@@ -108,14 +108,16 @@ path:
   sample: /etc/edge-cluster/node-name
 """
 
-import os
 import socket
-import tempfile
-import traceback
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.edge.cluster.plugins.module_utils._fleet import FleetError, choose_node_name
+from ansible_collections.edge.cluster.plugins.module_utils._command import exit_module
+from ansible_collections.edge.cluster.plugins.module_utils._files import write_atomic
+from ansible_collections.edge.cluster.plugins.module_utils._fleet import (
+    FleetError,
+    choose_node_name,
+)
 
 
 def _read(path):
@@ -126,20 +128,31 @@ def _read(path):
         return ''
 
 
-def _write(path, name):
-    """Atomically, 0644, creating the folder (0755)."""
-    folder = os.path.dirname(path)
-    os.makedirs(folder, mode=0o755, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.node-name.', dir=folder)
+def run_module(module):
+    params = module.params
+    path = params['path']
     try:
-        with os.fdopen(fd, 'w', encoding='utf-8') as handle:
-            handle.write(name + '\n')
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+        previous = _read(path)
+    except OSError as exc:
+        module.fail_json(path=path, msg='cannot read %s: %s (it needs become: true)' % (path, exc.strerror or exc))
+    try:
+        name, source = choose_node_name(recorded=previous, prefix=params['prefix'] or None,
+                                        override=params['name'],
+                                        default=params['default'] or socket.gethostname().lower(),
+                                        taken=params['taken'], rename=params['rename'])
+    except FleetError as exc:
+        module.fail_json(path=path, msg=str(exc))
+    changed = name != previous
+    result = dict(changed=changed, node_name=name, source=source, previous=previous, path=path)
+    if module._diff:
+        result['diff'] = dict(before=previous + '\n' if previous else '', after=name + '\n',
+                              before_header=path, after_header=path)
+    if changed and not module.check_mode:
+        try:
+            write_atomic(path, name + '\n', 0o644, make_dirs=True)
+        except OSError as exc:
+            module.fail_json(path=path, msg='cannot write %s: %s' % (path, exc.strerror or exc))
+    return result
 
 
 def main():
@@ -154,34 +167,8 @@ def main():
         ),
         supports_check_mode=True,
     )
-    params = module.params
-    path = params['path']
-    try:
-        try:
-            previous = _read(path)
-        except OSError as exc:
-            module.fail_json(path=path, msg='cannot read %s: %s (it needs become: true)' % (path, exc.strerror or exc))
-        try:
-            name, source = choose_node_name(recorded=previous, prefix=params['prefix'] or None,
-                                            override=params['name'],
-                                            default=params['default'] or socket.gethostname().lower(),
-                                            taken=params['taken'], rename=params['rename'])
-        except FleetError as exc:
-            module.fail_json(path=path, msg=str(exc))
-        changed = name != previous
-        result = dict(changed=changed, node_name=name, source=source, previous=previous, path=path)
-        if module._diff:
-            result['diff'] = dict(before=previous + '\n' if previous else '', after=name + '\n',
-                                  before_header=path, after_header=path)
-        if changed and not module.check_mode:
-            try:
-                _write(path, name)
-            except OSError as exc:
-                module.fail_json(path=path, msg='cannot write %s: %s' % (path, exc.strerror or exc))
-        module.exit_json(**result)
-    except Exception as exc:  # pylint: disable=broad-exception-caught
-        module.fail_json(path=path, msg='unexpected error choosing the node name: %s' % exc,
-                         exception=traceback.format_exc())
+    exit_module(module, run_module, unexpected='unexpected error choosing the node name',
+                context=dict(path=module.params['path']))
 
 
 if __name__ == '__main__':

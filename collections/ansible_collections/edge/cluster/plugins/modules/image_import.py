@@ -151,17 +151,20 @@ transferred:
 """
 
 import os
-import traceback
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.edge.cluster.plugins.module_utils._command import (
+    exit_module,
+    module_runner,
+)
+from ansible_collections.edge.cluster.plugins.module_utils._hashing import sums_for
 from ansible_collections.edge.cluster.plugins.module_utils._image_import import (
     Ctr,
     ImageError,
     Request,
     import_images,
     load_manifest,
-    sums_for,
 )
 
 ARGUMENT_SPEC = dict(
@@ -213,39 +216,34 @@ def _node_entries(module):
     return entries, sums
 
 
+def run_module(module):
+    params = module.params
+    if params['_entries'] is not None:
+        entries, sums = load_manifest_entries(params['_entries']), {}
+    elif params['remote_src']:
+        entries, sums = _node_entries(module)
+    else:
+        module.fail_json(msg='src is a controller path; run this module through its action plugin '
+                             '(as edge.cluster.image_import), or set remote_src: true for a node folder')
+    ctr = Ctr(_binary(module, params['ctr_path'], 'ctr', 'install the static package first '
+                                                         '(edge.cluster.static_package)'),
+              params['address'], params['namespace'])
+    kubeadm = None
+    if params['kubernetes_version']:
+        kubeadm = _binary(module, params['kubeadm_path'], 'kubeadm',
+                          'install the static package first (edge.cluster.static_package)')
+    tools = dict(gzip=module.get_bin_path('gzip', opt_dirs=_EXTRA_DIRS),
+                 zstd=module.get_bin_path('zstd', opt_dirs=_EXTRA_DIRS))
+    request = Request(entries, params['src'], sums=sums, required=params['required_images'],
+                      kubernetes_version=params['kubernetes_version'], image_repository=params['image_repository'],
+                      ctr=ctr, kubeadm=kubeadm, check_mode=module.check_mode, diff=module._diff,
+                      files_on_controller=params['_transfer'])
+    return import_images(request, module_runner(module), tools=tools)
+
+
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    params = module.params
-    try:
-        if params['_entries'] is not None:
-            entries, sums = load_manifest_entries(params['_entries']), {}
-        elif params['remote_src']:
-            entries, sums = _node_entries(module)
-        else:
-            module.fail_json(msg='src is a controller path; run this module through its action plugin '
-                                 '(as edge.cluster.image_import), or set remote_src: true for a node folder')
-        ctr = Ctr(_binary(module, params['ctr_path'], 'ctr', 'install the static package first '
-                                                             '(edge.cluster.static_package)'),
-                  params['address'], params['namespace'])
-        kubeadm = None
-        if params['kubernetes_version']:
-            kubeadm = _binary(module, params['kubeadm_path'], 'kubeadm',
-                              'install the static package first (edge.cluster.static_package)')
-        tools = dict(gzip=module.get_bin_path('gzip', opt_dirs=_EXTRA_DIRS),
-                     zstd=module.get_bin_path('zstd', opt_dirs=_EXTRA_DIRS))
-        request = Request(entries, params['src'], sums=sums, required=params['required_images'],
-                          kubernetes_version=params['kubernetes_version'], image_repository=params['image_repository'],
-                          ctr=ctr, kubeadm=kubeadm, check_mode=module.check_mode, diff=module._diff,
-                          files_on_controller=params['_transfer'])
-
-        def run(argv):
-            return module.run_command(argv, check_rc=False)
-
-        module.exit_json(**import_images(request, run, tools=tools))
-    except ImageError as exc:
-        module.fail_json(msg=str(exc))
-    except Exception as exc:  # pylint: disable=broad-exception-caught
-        module.fail_json(msg='unexpected error importing images: %s' % exc, exception=traceback.format_exc())
+    exit_module(module, run_module, unexpected='unexpected error importing images', known=(ImageError,))
 
 
 def load_manifest_entries(entries):

@@ -78,6 +78,7 @@ options:
     default: unix:///run/containerd/containerd.sock
 extends_documentation_fragment:
   - edge.cluster._attributes
+  - edge.cluster._attributes.ACTIONGROUP_KUBEADM
   - edge.cluster._kubectl
 requirements:
   - Python 3.8 or newer on the node.
@@ -144,9 +145,7 @@ from ansible_collections.edge.cluster.plugins.module_utils._command import (
     exit_module,
     module_runner,
 )
-from ansible_collections.edge.cluster.plugins.module_utils._kubeadm_cli import (
-    KUBEADM_COMMON_ARGS,
-)
+from ansible_collections.edge.cluster.plugins.module_utils._kubeadm_cli import KUBEADM_COMMON_ARGS
 from ansible_collections.edge.cluster.plugins.module_utils._kubectl import (
     KUBECTL_COMMON_ARGS,
     kubectl_from_module,

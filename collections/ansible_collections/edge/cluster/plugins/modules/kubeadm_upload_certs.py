@@ -112,7 +112,9 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.edge.cluster.plugins.module_utils._certificate_key import is_certificate_key
+from ansible_collections.edge.cluster.plugins.module_utils._certificate_key import (
+    is_certificate_key,
+)
 from ansible_collections.edge.cluster.plugins.module_utils._command import (
     exit_module,
     module_runner,
@@ -121,18 +123,16 @@ from ansible_collections.edge.cluster.plugins.module_utils._command import (
 from ansible_collections.edge.cluster.plugins.module_utils._kubeadm_cli import (
     KubeadmFailure,
     find_binary,
+    run_with_config,
     version_argv,
-    write_private_file,
 )
-from ansible_collections.edge.cluster.plugins.module_utils._kubeadm_config import (
-    KubeadmConfigError,
-    to_yaml,
-)
+from ansible_collections.edge.cluster.plugins.module_utils._kubeadm_values import KubeadmConfigError
 from ansible_collections.edge.cluster.plugins.module_utils._upload_certs import (
     SECRET_NAME,
     upload_certs_argv,
     upload_certs_documents,
 )
+from ansible_collections.edge.cluster.plugins.module_utils._yaml import to_yaml
 
 
 def run_module(module):
@@ -154,11 +154,7 @@ def run_module(module):
     except KubeadmConfigError as exc:
         module.fail_json(msg=str(exc))
     argv = upload_certs_argv(kubeadm, params['config_path'], params['kubeconfig'])
-    write_private_file(params['config_path'], to_yaml(documents))
-    try:
-        rc, stdout, stderr = run(argv)
-    finally:
-        os.unlink(params['config_path'])
+    rc, stdout, stderr = run_with_config(run, argv, params['config_path'], to_yaml(documents))
     if rc != 0:
         # The key is masked twice: Ansible's no_log values, and scrubbed out of kubeadm's words here.
         failure = KubeadmFailure(stdout, stderr, (params['certificate_key'],))

@@ -17,6 +17,7 @@ description:
     of its own got as far as registering the Node.
 extends_documentation_fragment:
   - edge.cluster._attributes
+  - edge.cluster._attributes.ACTIONGROUP_KUBEADM
   - edge.cluster._attributes.READ_ONLY
   - edge.cluster._kubectl
 options:

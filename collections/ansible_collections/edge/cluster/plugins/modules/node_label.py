@@ -21,6 +21,7 @@ description:
   - With O(wait_ready=true) it then waits, at most O(ready_timeout) seconds, until all the named nodes are Ready.
 extends_documentation_fragment:
   - edge.cluster._attributes
+  - edge.cluster._attributes.ACTIONGROUP_KUBEADM
   - edge.cluster._kubectl
 attributes:
   check_mode:

@@ -149,10 +149,13 @@ versions:
 """
 
 import re
-import traceback
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.edge.cluster.plugins.module_utils._command import (
+    exit_module,
+    module_runner,
+)
 from ansible_collections.edge.cluster.plugins.module_utils._node_preflight import (
     gather,
     parse_ports,
@@ -160,6 +163,28 @@ from ansible_collections.edge.cluster.plugins.module_utils._node_preflight impor
     service_states,
     versions,
 )
+
+
+def run_module(module):
+    params = module.params
+    try:
+        parse_ports(params['ports'])
+    except ValueError as exc:
+        module.fail_json(msg='ports: %s' % exc)
+    if params['contains']:
+        try:
+            re.compile(params['contains'])
+        except re.error as exc:
+            module.fail_json(msg='contains: %r is not a regular expression (%s)' % (params['contains'], exc))
+    modprobe = module.get_bin_path('modprobe', opt_dirs=['/sbin', '/usr/sbin'])
+    # A command that cannot start (no systemctl, an executable that cannot run) is a fact too.
+    run = module_runner(module, missing_ok=True)
+    facts = gather('/', params['kernel_modules'], params['sysctls'], params['ports'], params['disk_paths'],
+                   params['controller_time'], run=run, modprobe=modprobe)
+    facts.update(paths=path_states(params['paths'], params['contains']),
+                 services=service_states(params['services'], run),
+                 versions=versions(params['versions'], run))
+    return dict(changed=False, **facts)
 
 
 def main():
@@ -177,33 +202,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    params = module.params
-    try:
-        parse_ports(params['ports'])
-    except ValueError as exc:
-        module.fail_json(msg='ports: %s' % exc)
-    if params['contains']:
-        try:
-            re.compile(params['contains'])
-        except re.error as exc:
-            module.fail_json(msg='contains: %r is not a regular expression (%s)' % (params['contains'], exc))
-    try:
-        modprobe = module.get_bin_path('modprobe', opt_dirs=['/sbin', '/usr/sbin'])
-
-        def run(argv):
-            try:
-                return module.run_command(argv, check_rc=False, handle_exceptions=False)
-            except OSError as exc:  # no systemctl, or an executable that cannot run
-                return None, '', str(exc)
-
-        facts = gather('/', params['kernel_modules'], params['sysctls'], params['ports'], params['disk_paths'],
-                       params['controller_time'], run=run, modprobe=modprobe)
-        facts.update(paths=path_states(params['paths'], params['contains']),
-                     services=service_states(params['services'], run),
-                     versions=versions(params['versions'], run))
-        module.exit_json(changed=False, **facts)
-    except Exception as exc:  # pylint: disable=broad-exception-caught
-        module.fail_json(msg='unexpected error reading the node: %s' % exc, exception=traceback.format_exc())
+    exit_module(module, run_module, unexpected='unexpected error reading the node')
 
 
 if __name__ == '__main__':

@@ -213,17 +213,21 @@ transferred:
 import os
 import platform
 import shutil
-import traceback
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import open_url
 
-from ansible_collections.edge.cluster.plugins.module_utils._static_package import (
-    Options,
+from ansible_collections.edge.cluster.plugins.module_utils._command import (
+    exit_module,
+    module_runner,
+)
+from ansible_collections.edge.cluster.plugins.module_utils._static_package import Request, install
+from ansible_collections.edge.cluster.plugins.module_utils._static_package_archive import (
     PackageError,
-    Request,
+)
+from ansible_collections.edge.cluster.plugins.module_utils._static_package_files import (
+    Options,
     default_kubelet_env_file,
-    install,
 )
 
 ARGUMENT_SPEC = dict(
@@ -265,10 +269,24 @@ def _downloader(module):
     return download
 
 
-def _run(module):
-    def run(argv):
-        return module.run_command(argv, check_rc=False)
-    return run
+def run_module(module):
+    params = module.params
+    if os.geteuid() != 0:
+        module.fail_json(msg='static_package installs into system folders and needs root: use become: true')
+    if params['src'] and not params['remote_src']:
+        module.fail_json(msg='src is a controller path; run this module through its action plugin '
+                             '(as edge.cluster.static_package), or set remote_src: true for a node path')
+    options = Options(
+        bin_dir=params['bin_dir'], cni_bin_dir=params['cni_bin_dir'], runtime_bin_dir=params['runtime_bin_dir'],
+        systemd_dir=params['systemd_dir'],
+        kubelet_env_file=params['kubelet_env_file'] or default_kubelet_env_file(),
+        install_units=params['install_units'])
+    request = Request(
+        src=params['src'], url=params['url'], checksum=params['checksum'], options=options,
+        state_file=params['state_file'], cache_dir=params['cache_dir'], cache_as=params['_cache_as'],
+        transfer=params['_transfer'], daemon_reload=params['daemon_reload'],
+        enable_kubelet=params['enable_kubelet'], check_mode=module.check_mode, diff=module._diff)
+    return install(request, platform.machine(), module_runner(module), _downloader(module))
 
 
 def main():
@@ -278,30 +296,8 @@ def main():
         required_one_of=[('src', 'url')],
         supports_check_mode=True,
     )
-    params = module.params
-    try:
-        if os.geteuid() != 0:
-            module.fail_json(msg='static_package installs into system folders and needs root: use become: true')
-        if params['src'] and not params['remote_src']:
-            module.fail_json(msg='src is a controller path; run this module through its action plugin '
-                                 '(as edge.cluster.static_package), or set remote_src: true for a node path')
-        options = Options(
-            bin_dir=params['bin_dir'], cni_bin_dir=params['cni_bin_dir'], runtime_bin_dir=params['runtime_bin_dir'],
-            systemd_dir=params['systemd_dir'],
-            kubelet_env_file=params['kubelet_env_file'] or default_kubelet_env_file(),
-            install_units=params['install_units'])
-        request = Request(
-            src=params['src'], url=params['url'], checksum=params['checksum'], options=options,
-            state_file=params['state_file'], cache_dir=params['cache_dir'], cache_as=params['_cache_as'],
-            transfer=params['_transfer'], daemon_reload=params['daemon_reload'],
-            enable_kubelet=params['enable_kubelet'], check_mode=module.check_mode, diff=module._diff)
-        result = install(request, platform.machine(), _run(module), _downloader(module))
-        module.exit_json(**result)
-    except PackageError as exc:
-        module.fail_json(msg=str(exc), src=params['src'], url=params['url'])
-    except Exception as exc:  # pylint: disable=broad-exception-caught
-        module.fail_json(msg='unexpected error installing the static package: %s' % exc,
-                         exception=traceback.format_exc())
+    exit_module(module, run_module, unexpected='unexpected error installing the static package',
+                known=(PackageError,), context=dict(src=module.params['src'], url=module.params['url']))
 
 
 if __name__ == '__main__':

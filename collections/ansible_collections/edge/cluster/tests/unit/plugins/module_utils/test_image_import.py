@@ -166,13 +166,6 @@ def test_load_manifest_refuses(text, match):
         ii.load_manifest(text, 'images/manifest.json')
 
 
-def test_sums_for_keeps_folders():
-    text = '%s  images/a.tar\n%s *./b.tar\nbogus\n' % ('a' * 64, 'B' * 64)
-    assert ii.sums_for(text) == {'images/a.tar': 'a' * 64, 'b.tar': 'b' * 64}
-
-
-# --- import runs -----------------------------------------------------------------------------
-
 def test_imports_everything_then_nothing(node, bundle):
     result = run(node, bundle.request())
     assert result['changed'] is True

@@ -14,9 +14,7 @@ import stat
 import pytest
 
 from ansible_collections.edge.cluster.plugins.module_utils import _kubeadm_cli as cli
-from ansible_collections.edge.cluster.plugins.module_utils._kubeadm_config import (
-    KubeadmConfigError,
-)
+from ansible_collections.edge.cluster.plugins.module_utils._kubeadm_values import KubeadmConfigError
 
 # Recorded from kubeadm v1.34.12 (`kubeadm join phase preflight` on a host without kubelet,
 # with an unreachable CRI socket): stdout, then stderr.
@@ -164,17 +162,6 @@ def test_unknown_failure_still_says_something():
     assert cli.KubeadmFailure('', '').error == 'no output'
 
 
-def test_write_private_file_is_0600_and_atomic(tmp_path):
-    target = tmp_path / 'sub' / 'kubeadm.yaml'
-    cli.write_private_file(str(target), 'secret: 1\n')
-    assert target.read_text() == 'secret: 1\n'
-    assert stat.S_IMODE(os.stat(target).st_mode) == 0o600
-    target.chmod(0o644)
-    cli.write_private_file(str(target), 'secret: 2\n')
-    assert stat.S_IMODE(os.stat(target).st_mode) == 0o600
-    assert [p.name for p in target.parent.iterdir()] == ['kubeadm.yaml']
-
-
 def test_kube_paths_leftovers(tmp_path):
     paths = cli.KubePaths(etc=str(tmp_path / 'etc'), etcd=str(tmp_path / 'etcd'),
                           kubelet=str(tmp_path / 'kubelet'))
@@ -189,27 +176,7 @@ def test_kube_paths_leftovers(tmp_path):
     assert paths.leftovers() == [paths.ca_cert, paths.manifests, paths.etcd]
 
 
-def test_load_yaml_document_without_pyyaml(monkeypatch):
-    import builtins
-    real_import = builtins.__import__
-
-    def no_yaml(name, *args, **kwargs):
-        if name == 'yaml':
-            raise ImportError('no yaml here')
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, '__import__', no_yaml)
-    seen = []
-
-    def convert(text):
-        seen.append(text)
-        return '{"kind": "ClusterConfiguration", "metadata": {"labels": {"x": "y"}}, "a": 1}'
-
-    assert cli.load_yaml_document('kind: ClusterConfiguration\na: 1\n', convert) == {
-        'kind': 'ClusterConfiguration', 'a': 1}
-    assert seen == ['kind: ClusterConfiguration\na: 1\n']
-    with pytest.raises(ValueError, match='no YAML reader'):
-        cli.load_yaml_document('a: 1')
+def test_kubectl_yaml_to_json_args_reads_stdin_locally():
     assert cli.kubectl_yaml_to_json_args()[:3] == ['label', '--local', '--filename']
 
 
@@ -311,3 +278,68 @@ def test_real_kubectl_converts_the_stored_configuration_offline(real_kubectl, tm
                       'extraArgs': [{'name': 'enable-admission-plugins', 'value': 'NodeRestriction'}]},
         'apiVersion': 'kubeadm.k8s.io/v1beta4', 'kind': 'ClusterConfiguration',
         'kubernetesVersion': 'v1.34.12', 'networking': {'podSubnet': '10.244.0.0/16'}}
+
+
+@pytest.mark.parametrize('kept', [None, 'kind: InitConfiguration\n'])
+@pytest.mark.parametrize('rc', [0, 1])
+def test_run_with_config_shows_the_secret_file_to_kubeadm_only(tmp_path, kept, rc):
+    path = tmp_path / 'etc' / 'kubeadm.yaml'
+    seen = []
+
+    def run(argv, data=None):
+        seen.append((argv, path.read_text(), stat.S_IMODE(os.stat(path).st_mode)))
+        return rc, 'out', 'err'
+
+    assert cli.run_with_config(run, ['kubeadm', 'join'], str(path), 'token: secret\n', kept) == (rc, 'out', 'err')
+    assert seen == [(['kubeadm', 'join'], 'token: secret\n', 0o600)]
+    if kept is None:
+        assert not path.exists()
+    else:
+        assert path.read_text() == kept and stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+def test_run_with_config_cleans_up_when_kubeadm_cannot_start(tmp_path):
+    path = tmp_path / 'kubeadm.yaml'
+
+    def run(argv, data=None):
+        raise OSError('exec format error')
+
+    with pytest.raises(OSError):
+        cli.run_with_config(run, ['kubeadm'], str(path), 'token: secret\n')
+    assert list(tmp_path.iterdir()) == []
+
+
+class Ended(Exception):
+    pass
+
+
+class OptionsModule:
+    def __init__(self, config):
+        self.params = dict(config=config)
+        self.no_log_values = set()
+
+    def fail_json(self, **result):
+        raise Ended(result)
+
+
+@pytest.mark.parametrize('config, masked', [
+    ({}, set()),
+    ({'InitConfiguration': {'certificateKey': 'k' * 64}}, {'k' * 64}),
+    ({'JoinConfiguration': {'discovery': {'tlsBootstrapToken': 'abcdef.0123456789abcdef'}}},
+     {'abcdef.0123456789abcdef'}),
+])
+def test_validated_options_masks_passthrough_secrets_before_validating(config, masked):
+    module = OptionsModule(config)
+
+    def validate(params):
+        assert module.no_log_values == masked  # masked before anything can print them
+        raise ValueError('config holds a secret')
+
+    with pytest.raises(Ended) as ended:
+        cli.validated_options(module, validate, (ValueError,))
+    assert ended.value.args[0] == dict(msg='config holds a secret')
+
+
+def test_validated_options_returns_the_options():
+    assert cli.validated_options(OptionsModule({}), lambda params: dict(params, ok=True), (ValueError,)) == {
+        'config': {}, 'ok': True}

@@ -16,7 +16,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.edge.cluster.plugins.module_utils import _kubeadm_config as kc
+from ansible_collections.edge.cluster.plugins.module_utils import (
+    _kubeadm_config as kc,
+    _kubeadm_fields as kf,
+    _kubeadm_values as kv,
+    _yaml as ky,
+)
 
 TOKEN = 'abcdef.0123456789abcdef'
 CERT_KEY = 'f' * 64
@@ -36,7 +41,7 @@ def init_opts(**extra):
 
 def render_init(**extra):
     opts = init_opts(**extra)
-    api = kc.api_version_for(opts['kubernetes_version'])
+    api = kv.api_version_for(opts['kubernetes_version'])
     return kc.finalize(kc.build_init_documents(opts), api, kc.INIT_KINDS)
 
 
@@ -45,37 +50,6 @@ def join_opts(**extra):
                 node_name='edge-01', config={})
     opts.update(extra)
     return opts
-
-
-# ---------------------------------------------------------------- versions
-
-@pytest.mark.parametrize('version, api', [
-    ('v1.34.12', kc.KUBEADM_V1BETA4),
-    ('1.31.0', kc.KUBEADM_V1BETA4),
-    ('v1.35.0-rc.1', kc.KUBEADM_V1BETA4),
-    ('v1.30.14', kc.KUBEADM_V1BETA3),
-    ('1.22', kc.KUBEADM_V1BETA3),
-    ((1, 31, 0), kc.KUBEADM_V1BETA4),
-])
-def test_api_version_follows_the_kubernetes_version(version, api):
-    assert kc.api_version_for(version) == api
-
-
-@pytest.mark.parametrize('bad', ['v1.21.9', '1.18.2'])
-def test_too_old_versions_are_refused(bad):
-    with pytest.raises(kc.KubeadmConfigError, match='older than this collection supports'):
-        kc.api_version_for(bad)
-
-
-@pytest.mark.parametrize('bad', ['latest', 'v1', '1.x.3', '', None])
-def test_versions_must_look_like_versions(bad):
-    with pytest.raises(kc.KubeadmConfigError, match='not a Kubernetes version'):
-        kc.parse_version(bad)
-
-
-def test_normalize_version_adds_the_v():
-    assert kc.normalize_version('1.34.12') == 'v1.34.12'
-    assert kc.normalize_version('v1.34.12') == 'v1.34.12'
 
 
 # ---------------------------------------------------------------- flag maps
@@ -113,7 +87,7 @@ def test_kubelet_extra_args_are_converted_too():
     ({'a': {'b': 1}}, 'must be a string'),
 ])
 def test_bad_flag_maps_are_refused(bad, message):
-    with pytest.raises(kc.KubeadmConfigError, match=message):
+    with pytest.raises(kv.KubeadmConfigError, match=message):
         render_init(config={'ClusterConfiguration': {'apiServer': {'extraArgs': bad}}})
 
 
@@ -135,7 +109,7 @@ def test_security_defaults():
     assert kubelet['authentication']['anonymous'] == {'enabled': False}
     assert kubelet['authentication']['webhook'] == {'enabled': True}
     assert kubelet['authorization'] == {'mode': 'Webhook'}
-    args = kc.extra_args_to_dict(docs['ClusterConfiguration']['apiServer']['extraArgs'], 'x')
+    args = kf.extra_args_to_dict(docs['ClusterConfiguration']['apiServer']['extraArgs'], 'x')
     assert args['enable-admission-plugins'] == 'NodeRestriction'
     assert docs['InitConfiguration']['nodeRegistration']['criSocket'] == \
         'unix:///run/containerd/containerd.sock'
@@ -155,12 +129,12 @@ def test_server_tls_bootstrap_is_an_option():
 def test_node_restriction_survives_the_passthrough(plugins, expected):
     docs = kc.by_kind(render_init(config={'ClusterConfiguration': {'apiServer': {'extraArgs': {
         'enable-admission-plugins': plugins}}}}))
-    args = kc.extra_args_to_dict(docs['ClusterConfiguration']['apiServer']['extraArgs'], 'x')
+    args = kf.extra_args_to_dict(docs['ClusterConfiguration']['apiServer']['extraArgs'], 'x')
     assert args['enable-admission-plugins'] == expected
 
 
 def test_disabling_node_restriction_is_refused():
-    with pytest.raises(kc.KubeadmConfigError, match='NodeRestriction'):
+    with pytest.raises(kv.KubeadmConfigError, match='NodeRestriction'):
         render_init(config={'ClusterConfiguration': {'apiServer': {'extraArgs': {
             'disable-admission-plugins': 'NodeRestriction'}}}})
 
@@ -177,7 +151,7 @@ def test_weakened_kubelet_settings_are_warned_about():
 @pytest.mark.parametrize('edge_mode', [True, False])
 def test_edge_mode_apiserver_settings(edge_mode):
     docs = kc.by_kind(render_init(edge_mode=edge_mode))
-    args = kc.extra_args_to_dict(docs['ClusterConfiguration']['apiServer']['extraArgs'], 'x')
+    args = kf.extra_args_to_dict(docs['ClusterConfiguration']['apiServer']['extraArgs'], 'x')
     if edge_mode:
         assert args['kubelet-preferred-address-types'] == 'InternalIP,ExternalIP,Hostname'
         assert args['default-unreachable-toleration-seconds'] == '900'
@@ -234,7 +208,7 @@ def test_passthrough_deep_merges_and_wins():
 def test_passthrough_cannot_choose_the_api_version():
     docs = kc.by_kind(render_init(config={'ClusterConfiguration': {
         'apiVersion': 'kubeadm.k8s.io/v1beta3', 'kind': 'Nonsense'}}))
-    assert docs['ClusterConfiguration']['apiVersion'] == kc.KUBEADM_V1BETA4
+    assert docs['ClusterConfiguration']['apiVersion'] == kv.KUBEADM_V1BETA4
 
 
 @pytest.mark.parametrize('config, message', [
@@ -245,8 +219,8 @@ def test_passthrough_cannot_choose_the_api_version():
     ('ClusterConfiguration', 'dict of documents'),
 ])
 def test_bad_passthrough_is_refused(config, message):
-    with pytest.raises(kc.KubeadmConfigError, match=message):
-        kc.validate_passthrough(config, kc.INIT_KINDS)
+    with pytest.raises(kv.KubeadmConfigError, match=message):
+        kf.validate_passthrough(config, kc.INIT_KINDS)
 
 
 def test_the_passthrough_is_not_modified():
@@ -263,7 +237,7 @@ def test_join_configuration(control_plane):
     if control_plane:
         extra = dict(control_plane=True, certificate_key=CERT_KEY,
                      apiserver_advertise_address='10.213.0.11', apiserver_bind_port=6443)
-    docs = kc.finalize(kc.build_join_documents(join_opts(**extra)), kc.KUBEADM_V1BETA4,
+    docs = kc.finalize(kc.build_join_documents(join_opts(**extra)), kv.KUBEADM_V1BETA4,
                        kc.JOIN_KINDS)
     assert [doc['kind'] for doc in docs] == ['JoinConfiguration']
     join = docs[0]
@@ -283,12 +257,12 @@ def test_join_configuration(control_plane):
 def test_join_passthrough_cannot_unpin_the_ca_silently():
     docs = kc.finalize(kc.build_join_documents(join_opts(config={'JoinConfiguration': {
         'nodeRegistration': {'taints': [{'key': 'edge', 'effect': 'NoSchedule'}]}}})),
-        kc.KUBEADM_V1BETA3, kc.JOIN_KINDS)
+        kv.KUBEADM_V1BETA3, kc.JOIN_KINDS)
     assert docs[0]['nodeRegistration']['taints'] == [{'key': 'edge', 'effect': 'NoSchedule'}]
-    with pytest.raises(kc.KubeadmConfigError, match='holds a secret'):
+    with pytest.raises(kv.KubeadmConfigError, match='holds a secret'):
         kc.build_join_documents(join_opts(config={'JoinConfiguration': {
             'discovery': {'bootstrapToken': {'token': TOKEN}}}}))
-    with pytest.raises(kc.KubeadmConfigError, match='allowed kinds'):
+    with pytest.raises(kv.KubeadmConfigError, match='allowed kinds'):
         kc.build_join_documents(join_opts(config={'KubeletConfiguration': {}}))
 
 
@@ -298,16 +272,16 @@ def test_sanitize_and_strip_remove_every_secret():
     docs = render_init(certificate_key=CERT_KEY)
     join = kc.finalize(kc.build_join_documents(join_opts(control_plane=True,
                                                          certificate_key=CERT_KEY)),
-                       kc.KUBEADM_V1BETA4, kc.JOIN_KINDS)
+                       kv.KUBEADM_V1BETA4, kc.JOIN_KINDS)
     for documents in (docs, join):
-        for clean in (kc.sanitize(documents), kc.strip_secrets(documents)):
-            text = kc.to_yaml(clean)
+        for clean in (kf.sanitize(documents), kf.strip_secrets(documents)):
+            text = ky.to_yaml(clean)
             assert TOKEN not in text and '0123456789abcdef' not in text and CERT_KEY not in text
-    shown = kc.by_kind(kc.sanitize(docs))['InitConfiguration']
-    assert shown['bootstrapTokens'][0]['token'] == kc.HIDDEN
+    shown = kc.by_kind(kf.sanitize(docs))['InitConfiguration']
+    assert shown['bootstrapTokens'][0]['token'] == kf.HIDDEN
     assert shown['bootstrapTokens'][0]['ttl'] == '1h'
-    assert shown['certificateKey'] == kc.HIDDEN
-    kept = kc.by_kind(kc.strip_secrets(docs))['InitConfiguration']
+    assert shown['certificateKey'] == kf.HIDDEN
+    kept = kc.by_kind(kf.strip_secrets(docs))['InitConfiguration']
     assert 'bootstrapTokens' not in kept and 'certificateKey' not in kept
     # the originals are untouched
     assert kc.by_kind(docs)['InitConfiguration']['certificateKey'] == CERT_KEY
@@ -315,26 +289,13 @@ def test_sanitize_and_strip_remove_every_secret():
 
 # ---------------------------------------------------------------- YAML
 
-@pytest.mark.parametrize('value', [
-    {'a': 'true', 'b': '0600', 'c': '1.30', 'd': 'null', 'e': '', 'f': 'x: y', 'g': '- z',
-     'h': "quote\"s and 'single'", 'i': 'multi\nline', 'j': '#hash', 'k': 'üñí'},
-    {'on': 1, 'yes': True, 'no': False, 'key with space': None, 'n': 3.5, 'empty': {}, 'none': []},
-    {'list': [[1, 2], [], {}, {'a': [{'b': {'c': ['d']}}]}, 'x']},
-    {'nested': {'deep': {'deeper': {'leaf': 'v'}}}},
-])
-def test_yaml_reads_back_as_the_same_data(value):
-    text = kc.to_yaml([value], header='line one\n\nline three')
-    assert yaml.safe_load(text) == value
-    assert text.startswith('# line one\n#\n# line three\n')
-
-
 def test_yaml_of_several_documents():
     docs = render_init(certificate_key=CERT_KEY, config={'KubeProxyConfiguration': {'mode': 'ipvs'}})
-    text = kc.to_yaml(docs, header='rendered by a test')
+    text = ky.to_yaml(docs, header='rendered by a test')
     assert list(yaml.safe_load_all(text)) == docs
     assert text.count('\n---\n') == len(docs) - 1
     again = render_init(certificate_key=CERT_KEY, config={'KubeProxyConfiguration': {'mode': 'ipvs'}})
-    assert kc.to_yaml(again) == kc.to_yaml(docs)  # same input, same bytes
+    assert ky.to_yaml(again) == ky.to_yaml(docs)  # same input, same bytes
 
 
 # ---------------------------------------------------------------- the real kubeadm
@@ -358,12 +319,12 @@ def real_kubeadm(tmp_path_factory):
 
 def _validate(kubeadm, tmp_path, documents):
     config = tmp_path / 'kubeadm.yaml'
-    config.write_text(kc.to_yaml(documents, header='validated by a unit test'))
+    config.write_text(ky.to_yaml(documents, header='validated by a unit test'))
     return subprocess.run([kubeadm, 'config', 'validate', '--config', str(config)],
                           capture_output=True, text=True, timeout=60, check=False)
 
 
-@pytest.mark.parametrize('api', [kc.KUBEADM_V1BETA4, kc.KUBEADM_V1BETA3])
+@pytest.mark.parametrize('api', [kv.KUBEADM_V1BETA4, kv.KUBEADM_V1BETA3])
 @pytest.mark.parametrize('edge_mode', [False, True])
 def test_real_kubeadm_accepts_the_init_configuration(real_kubeadm, tmp_path, api, edge_mode):
     docs = kc.finalize(kc.build_init_documents(init_opts(
@@ -379,7 +340,7 @@ def test_real_kubeadm_accepts_the_init_configuration(real_kubeadm, tmp_path, api
     assert done.stdout.strip() == 'ok'
 
 
-@pytest.mark.parametrize('api', [kc.KUBEADM_V1BETA4, kc.KUBEADM_V1BETA3])
+@pytest.mark.parametrize('api', [kv.KUBEADM_V1BETA4, kv.KUBEADM_V1BETA3])
 @pytest.mark.parametrize('control_plane', [False, True])
 def test_real_kubeadm_accepts_the_join_configuration(real_kubeadm, tmp_path, api, control_plane):
     extra = dict(control_plane=True, certificate_key=CERT_KEY,
@@ -417,7 +378,7 @@ LIVE = {
 
 def test_no_drift_when_the_cluster_matches():
     requested = kc.by_kind(render_init())['ClusterConfiguration']
-    assert kc.cluster_config_drift(requested, LIVE) == []
+    assert kf.cluster_config_drift(requested, LIVE) == []
 
 
 def test_no_drift_across_flag_forms_and_version_spelling():
@@ -425,14 +386,14 @@ def test_no_drift_across_flag_forms_and_version_spelling():
     live = dict(LIVE, kubernetesVersion='1.30.0',
                 apiServer=dict(LIVE['apiServer'], extraArgs={
                     'enable-admission-plugins': 'NodeRestriction'}))
-    assert kc.cluster_config_drift(requested, live) == []
+    assert kf.cluster_config_drift(requested, live) == []
 
 
 def test_drift_lists_what_differs():
     requested = kc.by_kind(render_init(pod_network_cidr='10.245.0.0/16', edge_mode=True,
                                        apiserver_cert_extra_sans=['cp.edge.test', 'new.edge.test'],
                                        kubernetes_version='v1.34.13'))['ClusterConfiguration']
-    drift = kc.cluster_config_drift(requested, LIVE)
+    drift = kf.cluster_config_drift(requested, LIVE)
     assert drift == [
         {'path': 'apiServer.certSANs', 'requested': ['cp.edge.test', 'new.edge.test'],
          'live': ['10.213.0.100', 'cp.edge.test']},
@@ -448,68 +409,17 @@ def test_drift_lists_what_differs():
 def test_drift_against_a_missing_section():
     requested = kc.by_kind(render_init(control_plane_endpoint='vip.edge.test:6443'))[
         'ClusterConfiguration']
-    drift = kc.cluster_config_drift(requested, LIVE)
+    drift = kf.cluster_config_drift(requested, LIVE)
     assert drift == [{'path': 'controlPlaneEndpoint', 'requested': 'vip.edge.test:6443',
                       'live': None}]
 
 
-# ---------------------------------------------------------------- validation helpers
-
-@pytest.mark.parametrize('value, expected', [
-    ('10.213.0.10:6443', ('10.213.0.10', 6443)),
-    ('cp.edge.test:443', ('cp.edge.test', 443)),
-    ('[fd00::1]:6443', ('fd00::1', 6443)),
-])
-def test_split_endpoint(value, expected):
-    assert kc.split_endpoint(value) == expected
-
-
-@pytest.mark.parametrize('value, message', [
-    ('https://10.213.0.10:6443', 'without a scheme'),
-    ('10.213.0.10', 'has no port'),
-    ('10.213.0.10:0', 'port must be'),
-    ('10.213.0.10:http', 'port must be'),
-    ('fd00::1:6443', 'brackets'),
-    ('[fd00::1', 'unclosed'),
-    (':6443', 'has no host'),
-    ('lb example:6443', 'must not contain spaces'),
-])
-def test_split_endpoint_errors(value, message):
-    with pytest.raises(kc.KubeadmConfigError, match=message):
-        kc.split_endpoint(value)
-
-
-def test_bare_host_takes_the_default_port():
-    assert kc.split_endpoint('vip.edge.test', default_port=6443) == ('vip.edge.test', 6443)
-    assert kc.join_endpoint('fd00::1', 6443) == '[fd00::1]:6443'
-
-
-@pytest.mark.parametrize('function, value, named', [
-    (kc.validate_cidr, '10.244.0.1/16', '10.244.0.1/16'),
-    (kc.validate_cidrs, '10.244.0.0/16,zz', "'zz'"),
-    (kc.validate_node_name, 'Edge_01', 'Edge_01'),
-    (kc.validate_ip, '10.213.0.300', '10.213.0.300'),
-    (kc.validate_san, 'bad name', 'bad name'),
-    (kc.validate_ca_cert_hash, 'sha1:abcd', 'sha1:abcd'),
-])
-def test_bad_values_are_named(function, value, named):
-    args = (value, 'x') if function in (kc.validate_cidr, kc.validate_cidrs, kc.validate_ip) \
-        else (value,)
-    with pytest.raises(kc.KubeadmConfigError) as caught:
-        function(*args)
-    assert named in str(caught.value)
-
-
-def test_good_values_pass():
-    assert kc.validate_cidrs('10.244.0.0/16,fd00:10:244::/56', 'x')
-    assert kc.validate_san('*.edge.test') and kc.validate_san('fd00::1')
-    assert kc.validate_ca_cert_hash('SHA256:' + 'AB' * 32) == 'sha256:' + 'ab' * 32
-
+# ---------------------------------------------------------------- masking
 
 def test_passthrough_secrets_are_found_for_masking():
     config = {'InitConfiguration': {'bootstrapTokens': [{'token': TOKEN}, {'ttl': '1h'}],
                                     'certificateKey': CERT_KEY},
               'JoinConfiguration': {'discovery': {'tlsBootstrapToken': 'x' * 23}},
               'ClusterConfiguration': {'clusterName': 'not-a-secret'}}
-    assert kc.passthrough_secrets(config) == [TOKEN, CERT_KEY, 'x' * 23]
-    assert kc.passthrough_secrets(None) == [] and kc.passthrough_secrets({'X': 'y'}) == []
+    assert kf.passthrough_secrets(config) == [TOKEN, CERT_KEY, 'x' * 23]
+    assert kf.passthrough_secrets(None) == [] and kf.passthrough_secrets({'X': 'y'}) == []

@@ -22,7 +22,12 @@ import time
 
 import pytest
 
-from ansible_collections.edge.cluster.plugins.module_utils import _static_package as sp
+from ansible_collections.edge.cluster.plugins.module_utils import (
+    _hashing as hashing,
+    _static_package as sp,
+    _static_package_archive as spa,
+    _static_package_files as spf,
+)
 from ansible_collections.edge.cluster.tests.unit.plugins.module_utils.package_factory import (
     elf,
     manifest_for,
@@ -67,7 +72,7 @@ class Node:
         self.root = root
         self.cache_dir = root / 'var/cache/edge-cluster'
         self.cache_dir.mkdir(parents=True)
-        self.options = sp.Options(
+        self.options = spf.Options(
             bin_dir=str(root / 'usr/local/bin'), cni_bin_dir=str(root / 'opt/cni/bin'),
             runtime_bin_dir=str(root / 'usr/local/bin'), systemd_dir=str(root / 'etc/systemd/system'),
             kubelet_env_file=str(root / 'etc/default/kubelet'))
@@ -112,44 +117,21 @@ def _sha(path):
 
 # --- small helpers ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize('value, expected', [
-    ('A' * 64, 'a' * 64),
-    ('sha256:' + 'b' * 64, 'b' * 64),
-    ('  ' + 'c' * 64 + '\n', 'c' * 64),
-])
-def test_parse_sha256_accepts(value, expected):
-    assert sp.parse_sha256(value) == expected
-
-
-@pytest.mark.parametrize('value', ['', None, 'a' * 63, 'md5:' + 'a' * 32, 'sha256:' + 'g' * 64, 'sha512:' + 'a' * 64])
-def test_parse_sha256_refuses_with_hint(value):
-    with pytest.raises(sp.PackageError, match='64 hex digits'):
-        sp.parse_sha256(value)
-
-
-@pytest.mark.parametrize('line', [
-    '%s  kube.tar.gz', '%s *kube.tar.gz', '%s  ./kube.tar.gz', '%s  images/kube.tar.gz'])
-def test_checksum_from_sums_matches_base_name(line):
-    text = 'not a line\n' + ('e' * 64) + '  other.tar.gz\n' + (line % ('d' * 64)) + '\n'
-    assert sp.checksum_from_sums(text, 'kube.tar.gz') == 'd' * 64
-    assert sp.checksum_from_sums(text, 'absent.tar.gz') is None
-
-
 @pytest.mark.parametrize('machine, arch', [('x86_64', 'amd64'), ('aarch64', 'arm64'), ('armv7l', 'arm'),
                                            ('ppc64le', 'ppc64le'), ('s390x', 's390x')])
 def test_goarch(machine, arch):
-    assert sp.goarch(machine) == arch
+    assert spa.goarch(machine) == arch
 
 
 def test_goarch_unknown_names_supported():
-    with pytest.raises(sp.PackageError, match="'mips'.*amd64"):
-        sp.goarch('mips')
+    with pytest.raises(spa.PackageError, match="'mips'.*amd64"):
+        spa.goarch('mips')
 
 
 @pytest.mark.parametrize('data, arch', [
     (elf('amd64', 'x'), 'amd64'), (elf('arm64', 'x'), 'arm64'), (b'#!/bin/sh\necho hi\n' * 4, None), (b'\x7fEL', None)])
 def test_elf_goarch(data, arch):
-    assert sp.elf_goarch(data[:64]) == arch
+    assert spa.elf_goarch(data[:64]) == arch
 
 
 # --- a good package --------------------------------------------------------------------------
@@ -199,7 +181,7 @@ def test_second_run_is_unchanged_and_does_not_open_the_package(node, package, mo
 
     monkeypatch.setattr(sp, 'read_package', refuse)
     # The checksum comes from SHA256SUMS beside the package: the package file is not even hashed.
-    monkeypatch.setattr(sp, 'sha256_file', lambda p, real=sp.sha256_file: (
+    monkeypatch.setattr(hashing, 'sha256_file', lambda p, real=hashing.sha256_file: (
         refuse() if p == str(path) else real(p)))
     result = node.install(src=str(path))
     assert result['changed'] is False and result['installed'] == []
@@ -219,7 +201,7 @@ def test_second_run_without_any_checksum_hashes_but_does_not_unpack(node, tmp_pa
 def settled(monkeypatch):
     """The clock as it is a minute later: files just written count as settled for fingerprints."""
     real = time.time_ns
-    monkeypatch.setattr(sp.time, 'time_ns', lambda: real() + 60 * 10 ** 9)
+    monkeypatch.setattr(time, 'time_ns', lambda: real() + 60 * 10 ** 9)
 
 
 def test_a_binary_written_moments_ago_is_not_fingerprinted(node, package, monkeypatch):
@@ -228,7 +210,7 @@ def test_a_binary_written_moments_ago_is_not_fingerprinted(node, package, monkey
     path, _digest = package
     node.install(src=str(path))
     hashed = []
-    monkeypatch.setattr(sp, 'sha256_file', lambda p, real=sp.sha256_file: hashed.append(p) or real(p))
+    monkeypatch.setattr(hashing, 'sha256_file', lambda p, real=hashing.sha256_file: hashed.append(p) or real(p))
     assert node.install(src=str(path))['changed'] is False
     assert str(node.path('usr/local/bin/kubeadm')) in hashed
 
@@ -238,7 +220,7 @@ def test_no_op_run_reads_no_installed_binary(node, package, monkeypatch, settled
     path, _digest = package
     node.install(src=str(path))
     installed = (str(node.path('usr/local/bin')), str(node.path('opt/cni/bin')))
-    monkeypatch.setattr(sp, 'sha256_file', lambda p, real=sp.sha256_file: (
+    monkeypatch.setattr(hashing, 'sha256_file', lambda p, real=hashing.sha256_file: (
         pytest.fail('%s re-hashed on a no-op run' % p) if p.startswith(installed) else real(p)))
     result = node.install(src=str(path))
     assert result['changed'] is False and result['installed'] == []
@@ -333,7 +315,7 @@ def test_default_kubelet_env_file_follows_the_distribution(tmp_path, files, expe
     for rel in files:
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text('x')
-    assert sp.default_kubelet_env_file(str(tmp_path)) == expected
+    assert spf.default_kubelet_env_file(str(tmp_path)) == expected
 
 
 def test_colliding_targets_are_refused(node, package):
@@ -343,7 +325,7 @@ def test_colliding_targets_are_refused(node, package):
     members['cni/cni-plugins-linux-amd64-v1.9.1.tgz'] = tgz({'./kubelet': elf('amd64', 'x')})
     clash = path.parent / 'clash.tar.gz'
     write_package(str(clash), members=members)
-    with pytest.raises(sp.PackageError, match='installed twice'):
+    with pytest.raises(spa.PackageError, match='installed twice'):
         node.install(src=str(clash))
 
 
@@ -353,7 +335,7 @@ def _assert_refused(node, match, **kwargs):
     node.path('usr/local/bin').mkdir(parents=True, exist_ok=True)
     node.path('usr/local/bin/kubectl').write_bytes(b'an older kubectl')
     before = node.snapshot()
-    with pytest.raises(sp.PackageError, match=match) as raised:
+    with pytest.raises(spa.PackageError, match=match) as raised:
         node.install(**kwargs)
     assert node.snapshot() == before, 'the node changed although the package was refused'
     assert node.systemctl.calls == []
@@ -518,7 +500,7 @@ def test_refused_transfer_is_not_kept(node, tmp_path):
     path = tmp_path / 'kube-linux-arm64-v1.34.12.tar.gz'
     write_package(str(path), members=package_members('arm64'), arch='arm64', sums=False)
     cached = node.cache_dir / path.name
-    with pytest.raises(sp.PackageError):
+    with pytest.raises(spa.PackageError):
         node.install(src=str(path), cache_as=str(cached))
     assert not cached.exists()
 
@@ -534,7 +516,7 @@ def test_failure_while_writing_removes_every_temporary_file(node, package, monke
             raise OSError(28, 'No space left on device')
         return real_chown(target, uid, gid)
 
-    monkeypatch.setattr(sp.os, 'chown', flaky_chown)
+    monkeypatch.setattr(os, 'chown', flaky_chown)
     before = node.snapshot()
     with pytest.raises(OSError, match='No space left'):
         node.install(src=str(path))
@@ -594,7 +576,7 @@ def test_url_with_wrong_checksum_changes_nothing(node, http_server):
     root, base = http_server
     write_package(str(root / 'k.tar.gz'))
     before = node.snapshot()
-    with pytest.raises(sp.PackageError, match='has sha256'):
+    with pytest.raises(spa.PackageError, match='has sha256'):
         node.install(url=base + '/k.tar.gz', checksum='0' * 64, download=_urllib_download)
     assert node.snapshot() == before
 
@@ -603,7 +585,7 @@ def test_url_serving_a_corrupt_file(node, http_server):
     root, base = http_server
     (root / 'k.tar.gz').write_bytes(gzip.compress(b'not a tar at all' * 100))
     before = node.snapshot()
-    with pytest.raises(sp.PackageError, match='truncated or corrupt|no edge-install/manifest.json'):
+    with pytest.raises(spa.PackageError, match='truncated or corrupt|no edge-install/manifest.json'):
         node.install(url=base + '/k.tar.gz', download=_urllib_download)
     assert node.snapshot() == before
 

@@ -20,6 +20,7 @@ import pytest
 import yaml
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.edge.cluster.plugins.module_utils import _kubeadm_init as backend
 from ansible_collections.edge.cluster.plugins.module_utils._kubeadm_cli import KubePaths
 from ansible_collections.edge.cluster.plugins.modules import kubeadm_init as module
 
@@ -101,7 +102,7 @@ def node(monkeypatch, tmp_path, certs, fake_commands):
     paths = KubePaths(etc=str(tmp_path / 'etc'), etcd=str(tmp_path / 'etcd'),
                       kubelet=str(tmp_path / 'kubelet'))
     os.makedirs(paths.etc)
-    monkeypatch.setattr(module, 'PATHS', paths)
+    monkeypatch.setattr(backend, 'PATHS', paths)
     fake = Node(paths, certs.cert('p256', common_name='kubernetes'))
     fake_commands(fake)
     return fake

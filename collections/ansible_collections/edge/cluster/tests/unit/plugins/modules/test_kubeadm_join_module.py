@@ -20,6 +20,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.edge.cluster.plugins.module_utils._discovery import DiscoveryError
 from ansible_collections.edge.cluster.plugins.module_utils._kubeadm_cli import KubePaths
+from ansible_collections.edge.cluster.plugins.module_utils import _kubeadm_join as backend
 from ansible_collections.edge.cluster.plugins.modules import kubeadm_join as module
 
 TOKEN = 'k8s9zz.qwertyuiopasdfgh'
@@ -98,10 +99,10 @@ def node(monkeypatch, tmp_path, fake_commands):
                       kubelet=str(tmp_path / 'kubelet'))
     os.makedirs(os.path.join(paths.etc, 'pki'))
     fake = Node(paths)
-    monkeypatch.setattr(module, 'PATHS', paths)
-    monkeypatch.setattr(module, 'DISCOVER', fake.discover)
-    monkeypatch.setattr(module, 'KUBELET_HEALTHY', lambda wait=0: fake.healthy)
-    monkeypatch.setattr(module, 'CLEANER', Cleaner(fake))
+    monkeypatch.setattr(backend, 'PATHS', paths)
+    monkeypatch.setattr(backend, 'DISCOVER', fake.discover)
+    monkeypatch.setattr(backend, 'KUBELET_HEALTHY', lambda wait=0: fake.healthy)
+    monkeypatch.setattr(backend, 'CLEANER', Cleaner(fake))
     fake_commands(fake.run)
     return fake
 

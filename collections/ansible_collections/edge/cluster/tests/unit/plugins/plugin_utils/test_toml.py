@@ -11,7 +11,7 @@ import tomllib
 import pytest
 
 from ansible_collections.edge.cluster.plugins.filter.to_toml import to_toml
-from ansible_collections.edge.cluster.plugins.module_utils._toml import TomlError, dumps
+from ansible_collections.edge.cluster.plugins.plugin_utils._toml import TomlError, dumps
 
 CONTAINERD = {
     'version': 2,

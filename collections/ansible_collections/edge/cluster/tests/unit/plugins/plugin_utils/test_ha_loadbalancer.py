@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.edge.cluster.plugins.module_utils._ha_loadbalancer import (
+from ansible_collections.edge.cluster.plugins.plugin_utils._ha_loadbalancer import (
     HAPlanError,
     peer_address,
     vrrp_plan,
