@@ -100,9 +100,10 @@ def test_build_install_and_use_outside_the_repo(tmp_path, openssl_ca):
     assert 'All assertions passed' in done.stdout and 'failed=0' in done.stdout, done.stdout
 
     # The flows, with their roles, resolve from the installed collection alone.
-    flows = ['edge.cluster.%s' % name for name in ('single_master', 'ha', 'fleet_join', 'reset')]
+    names = ('site', 'single_master', 'ha', 'fleet_join', 'reset')
+    flows = ['edge.cluster.%s' % name for name in names]
     checked = run(['ansible-playbook', '--syntax-check', '-i', 'localhost,'] + flows,
                   cwd=workdir, env=env)
     playbooks = installed / 'ansible_collections' / 'edge' / 'cluster' / 'playbooks'
-    assert checked.stdout.split() == [word for name in ('single_master', 'ha', 'fleet_join', 'reset')
+    assert checked.stdout.split() == [word for name in names
                                       for word in ('playbook:', '%s/%s.yml' % (playbooks, name))]
