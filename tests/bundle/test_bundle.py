@@ -86,7 +86,7 @@ def test_package_binaries_report_pinned_version(package_root, binary, argv, expe
     assert re.search(expect, res.stdout.strip(), re.M), res.stdout
 
 
-def test_images_are_exactly_what_kubeadm_lists_plus_the_cni(package_root, bundle_meta, image_manifest, bundle_dir):
+def test_images_are_exactly_what_kubeadm_lists_plus_the_cni_and_konnectivity(package_root, bundle_meta, image_manifest, bundle_dir):
     res = run([package_root / "bin" / "kubeadm", "config", "images", "list", "--kubernetes-version", K8S,
                "--image-repository", bundle_meta["image_repository"]])
     assert res.returncode == 0, res.stdout
@@ -94,9 +94,10 @@ def test_images_are_exactly_what_kubeadm_lists_plus_the_cni(package_root, bundle
     flannel = yaml.safe_load_all((bundle_dir / bundle_meta["cni"]["manifest"]).read_text())
     cni_images = {c["image"] for doc in flannel if doc and doc["kind"] == "DaemonSet"
                   for c in doc["spec"]["template"]["spec"]["containers"] + doc["spec"]["template"]["spec"]["initContainers"]}
+    konnectivity = {bundle_meta["konnectivity"]["server_image"], bundle_meta["konnectivity"]["agent_image"]}
     names = [i["name"] for i in image_manifest]
     assert len(names) == len(set(names))
-    assert set(names) == kubeadm_images | cni_images
+    assert set(names) == kubeadm_images | cni_images | konnectivity
     assert len(kubeadm_images) == 7
 
 
