@@ -3,7 +3,8 @@
 
 Output (a folder in the cache, linked from artifacts/bundle):
   kube-linux-<arch>-<version>.tar.gz   edgeadm's static package (edge-install/{bin,cni,container})
-  images/*.tar + images/manifest.json  one OCI archive per image kubeadm needs, plus the CNI's
+  images/*.tar + images/manifest.json  one OCI archive per image kubeadm needs, plus the CNI's and
+                                       Konnectivity's proxy server and agent (bundle/konnectivity.py)
   addons/flannel/kube-flannel.yml      the CNI manifest, pointing at the bundle's images
   addons/ha/*.deb                      HAProxy, Keepalived and what they need beyond the node image
   bundle.json, SHA256SUMS
@@ -33,6 +34,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 import oci  # noqa: E402
+import konnectivity  # noqa: E402
 
 T0 = time.time()
 MIN_GO = (1, 25)
@@ -200,7 +202,7 @@ def components(v):
         ("flannel-cni", [cni + "meta/flannel"], ""),
         # flannel's udp backend is C: built with cgo, linked against the image's glibc
         ("flannel", ["github.com/flannel-io/flannel"], "-X github.com/flannel-io/flannel/pkg/version.Version=" + v["flannel"]["version"], True),
-    ]
+    ] + [konnectivity.component()]
 
 
 def go_build(cache, name, pkgs, ldflags, gov, progress, cgo=False):
@@ -425,7 +427,8 @@ def write_flannel_manifest(out_dir, v, repo, pod_cidr):
 # ---------------------------------------------------------------------------------------------
 
 def bundle_key(v, repo, arch, gov, debs, pod_cidr):
-    inputs = [hash_tree([os.path.join(HERE, p) for p in ("build.py", "oci.py", "go", "addons", "versions")]),
+    code = sorted(f for f in os.listdir(HERE) if f.endswith(".py"))
+    inputs = [hash_tree([os.path.join(HERE, p) for p in code + ["go", "addons", "versions"]]),
               v["kubernetes"]["version"], repo, arch, gov, sorted(debs.items()), pod_cidr]
     return hashlib.sha256(json.dumps(inputs).encode()).hexdigest()[:12]
 
@@ -446,6 +449,9 @@ def main(argv=None):
         v = load_versions(args.kubernetes_version)
         say("step 1/6 preflight (version %s, image repository %s)" % (args.kubernetes_version, args.image_repository))
         gov = preflight(args.cache, args.min_free_gb)
+        pin = konnectivity.pin_error(v, json.loads(run(["go", "mod", "edit", "-json"], cwd=os.path.join(HERE, "go", "konnectivity"))))
+        if pin:
+            raise BuildError(pin)
         oci.EPOCH = int(datetime.datetime.strptime(v["kubernetes"]["build_date"], "%Y-%m-%dT%H:%M:%SZ")
                         .replace(tzinfo=datetime.timezone.utc).timestamp())
         deb_names = sorted(set(v["debian"]["runtime"] + v["debian"]["host_tools"] + v["debian"]["image_userland"]
@@ -494,6 +500,7 @@ def build(args, v, gov, pins, out):
         say("step 5/6 image archives")
         images = []
         specs = image_specs(v, args.image_repository, bins, pause, imgroot)
+        specs += konnectivity.image_specs(v, args.image_repository, bins, static_layer())
         for i, (name, layers, config) in enumerate(specs, 1):
             fn = safe_name(name) + ".tar"
             digest = oci.build_archive(os.path.join(tmp_out, "images", fn), name, layers, config, args.arch)
@@ -512,6 +519,8 @@ def build(args, v, gov, pins, out):
                 "images": [i["name"] for i in images], "cni": {"name": "flannel", "manifest": "addons/flannel/kube-flannel.yml",
                                                               "pod_network_cidr": args.pod_network_cidr},
                 "ha": ha}
+        meta["versions"]["konnectivity"] = v["konnectivity"]["version"]
+        meta["konnectivity"] = konnectivity.bundle_meta(v, args.image_repository)
         with open(os.path.join(tmp_out, "bundle.json"), "w") as f:
             json.dump(meta, f, indent=2)
         sums = []

@@ -77,3 +77,21 @@ def test_layer_has_parents_owner_root_and_modes(tmp_path):
     assert members["usr/bin/hello"].mode == 0o755 and members["usr/bin/hello"].uid == 0
     assert members["bin/sh"].issym() and members["bin/sh"].linkname == "busybox"
     assert list(members) == sorted(members)
+
+
+def test_konnectivity_release_differing_from_its_go_mod_is_refused(tmp_path):
+    """bundle/versions and bundle/go/konnectivity/go.mod name the release twice: a mismatch stops the build."""
+    src = tmp_path / "bundle"
+    shutil.copytree(REPO / "bundle", src, ignore=shutil.ignore_patterns("__pycache__", "kubernetes", "etcd", "coredns",
+                                                                        "crictl", "cni", "flannel*"))
+    versions = src / "versions" / "v1.34.12.json"
+    v = json.loads(versions.read_text())
+    v["konnectivity"]["version"] = "v0.33.0"
+    versions.write_text(json.dumps(v))
+    cache, link = tmp_path / "cache", tmp_path / "link"
+    res = subprocess.run([sys.executable, str(src / "build.py"), "--cache", str(cache), "--link", str(link)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120)
+    assert res.returncode == 2, res.stderr
+    assert "pins konnectivity v0.33.0" in res.stderr and "sigs.k8s.io/apiserver-network-proxy v0.34.0" in res.stderr
+    assert "go mod tidy" in res.stderr, res.stderr
+    assert not link.exists() and not (cache / "bundle").exists() and not (cache / "build").exists()

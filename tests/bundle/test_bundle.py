@@ -1,6 +1,5 @@
 """The offline bundle: what it contains is what kubeadm needs, at the pinned versions, intact."""
 
-import gzip
 import hashlib
 import json
 import os
@@ -13,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bundlelib import REPO, run
+from bundlelib import REPO, run, verified_image
 
 VERSIONS = json.loads((REPO / "bundle" / "versions" / "v1.34.12.json").read_text())
 K8S = VERSIONS["kubernetes"]["version"]
@@ -86,7 +85,7 @@ def test_package_binaries_report_pinned_version(package_root, binary, argv, expe
     assert re.search(expect, res.stdout.strip(), re.M), res.stdout
 
 
-def test_images_are_exactly_what_kubeadm_lists_plus_the_cni(package_root, bundle_meta, image_manifest, bundle_dir):
+def test_images_are_exactly_what_kubeadm_lists_plus_the_cni_and_konnectivity(package_root, bundle_meta, image_manifest, bundle_dir):
     res = run([package_root / "bin" / "kubeadm", "config", "images", "list", "--kubernetes-version", K8S,
                "--image-repository", bundle_meta["image_repository"]])
     assert res.returncode == 0, res.stdout
@@ -94,9 +93,10 @@ def test_images_are_exactly_what_kubeadm_lists_plus_the_cni(package_root, bundle
     flannel = yaml.safe_load_all((bundle_dir / bundle_meta["cni"]["manifest"]).read_text())
     cni_images = {c["image"] for doc in flannel if doc and doc["kind"] == "DaemonSet"
                   for c in doc["spec"]["template"]["spec"]["containers"] + doc["spec"]["template"]["spec"]["initContainers"]}
+    konnectivity = {bundle_meta["konnectivity"]["server_image"], bundle_meta["konnectivity"]["agent_image"]}
     names = [i["name"] for i in image_manifest]
     assert len(names) == len(set(names))
-    assert set(names) == kubeadm_images | cni_images
+    assert set(names) == kubeadm_images | cni_images | konnectivity
     assert len(kubeadm_images) == 7
 
 
@@ -124,28 +124,15 @@ def test_pause_image_is_static_and_runs_as_nobody(image_manifest, image_rootfs, 
     root = image_rootfs(entry["name"])
     assert (root / "pause").stat().st_size < 2 << 20
     assert "statically linked" in run(["file", root / "pause"]).stdout or b"\x7fELF" == (root / "pause").read_bytes()[:4]
-    with tarfile.open(bundle_dir / entry["file"]) as tar:
-        index = json.load(tar.extractfile("index.json"))
-        man = json.load(tar.extractfile("blobs/sha256/" + index["manifests"][0]["digest"].split(":")[1]))
-        cfg = json.load(tar.extractfile("blobs/sha256/" + man["config"]["digest"].split(":")[1]))
+    _, _, cfg = verified_image(bundle_dir / entry["file"])
     assert cfg["config"]["User"] == "65535:65535" and cfg["config"]["Entrypoint"] == ["/pause"]
 
 
 def test_oci_archives_are_internally_consistent(bundle_dir, image_manifest):
     for entry in image_manifest:
-        with tarfile.open(bundle_dir / entry["file"]) as tar:
-            index = json.load(tar.extractfile("index.json"))
-            (desc,) = index["manifests"]
-            assert desc["annotations"]["io.containerd.image.name"] == entry["name"]
-            assert desc["digest"] == entry["digest"]
-            blobs = {m.name.rsplit("/", 1)[1]: m for m in tar.getmembers() if m.name.startswith("blobs/sha256/") and m.isfile()}
-            for name, member in blobs.items():
-                assert hashlib.sha256(tar.extractfile(member).read()).hexdigest() == name, (entry["name"], name)
-            man = json.load(tar.extractfile(blobs[desc["digest"].split(":")[1]]))
-            cfg = json.load(tar.extractfile(blobs[man["config"]["digest"].split(":")[1]]))
-            diff_ids = ["sha256:" + hashlib.sha256(gzip.decompress(tar.extractfile(blobs[l["digest"].split(":")[1]]).read())).hexdigest()
-                        for l in man["layers"]]
-            assert diff_ids == cfg["rootfs"]["diff_ids"], entry["name"]
+        desc, _, _ = verified_image(bundle_dir / entry["file"])
+        assert desc["annotations"]["io.containerd.image.name"] == entry["name"]
+        assert desc["digest"] == entry["digest"]
 
 
 def test_flannel_manifest_points_only_at_bundle_images(bundle_dir, bundle_meta, image_manifest):
