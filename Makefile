@@ -7,7 +7,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 SUITES ?=
 
-.PHONY: help lab lab-down test bundle image bench venv host
+.PHONY: help lab lab-down test bundle image bench venv host conformance-kit conformance
 
 help:
 	@echo "make lab       bring up the lab and deploy an edge cluster into it"
@@ -15,6 +15,8 @@ help:
 	@echo "make test      run all test suites (SUITES='unit static' to pick some)"
 	@echo "make bundle    build (or reuse) the offline Kubernetes bundle"
 	@echo "make bench     run the benchmark scripts and print their figures"
+	@echo "make conformance-kit  build (or reuse) the offline conformance kit (e2e.test, test images)"
+	@echo "make conformance      run the [Conformance] suite on the lab (CONFORMANCE_ARGS='--ci' for the CI subset)"
 
 host:
 	scripts/setup-host
@@ -24,6 +26,12 @@ venv:
 
 bundle: host
 	scripts/bundle
+
+conformance-kit: host
+	scripts/bundle --conformance
+
+conformance:
+	scripts/conformance $(CONFORMANCE_ARGS)
 
 image: host
 	scripts/lab-image
