@@ -15,6 +15,7 @@ out like it, from Debian packages instead of Alpine's:
 
 import os
 import subprocess
+import tempfile
 
 import build
 import oci
@@ -28,23 +29,16 @@ ALTERNATIVES = {"bin/nc": "nc.openbsd", "bin/netcat": "nc.openbsd"}
 
 
 def debian_layer(root, drop=()):
-    """The files of unpacked Debian packages (documentation and service files left out)."""
-    entries = {}
-    for d, dirs, fs in os.walk(root):
-        for n in dirs + fs:
-            p = os.path.join(d, n)
-            rel = os.path.relpath(p, root)
-            if rel.startswith(("usr/share/doc", "usr/share/man", "usr/share/info", "usr/share/lintian",
-                               "usr/share/bug", "etc/init.d", "etc/default", "usr/lib/systemd", "lib/systemd",
-                               "etc/logrotate.d", "etc/ufw")) or rel.startswith(tuple(drop)):
-                continue
-            if os.path.islink(p):
-                entries[rel] = oci.symlink(os.readlink(p))
-            elif os.path.isdir(p):
-                entries[rel] = oci.directory(os.stat(p).st_mode & 0o7777)
-            else:
-                entries[rel] = oci.file(p)
-    return entries
+    """The files of unpacked Debian packages as the bundle's userland layer takes them (no
+    documentation or service files), without the links that layer adds for the bundle's own
+    images (iptables' alternatives, busybox tools) where this root has no such file."""
+    entries = build.userland_layer(root)
+    with tempfile.TemporaryDirectory() as empty:
+        for path in build.userland_layer(empty):
+            if not os.path.lexists(os.path.join(root, path)):
+                del entries[path]
+    skip = ("etc/logrotate.d", "etc/ufw") + tuple(drop)
+    return {path: entry for path, entry in entries.items() if not path.startswith(skip)}
 
 
 def busybox_applets(busybox):

@@ -194,13 +194,9 @@ def build_kit(cache, v, kv, gov, pins, bundle_path, out):
                 "unavailable": unavailable, "debian": {n: pins[n] for n in sorted(pins)}}
         with open(os.path.join(tmp, "kit.json"), "w") as f:
             json.dump(meta, f, indent=2)
-        sums = []
-        for d, _, fs in os.walk(tmp):
-            for fn in fs:
-                p = os.path.join(d, fn)
-                sums.append("%s  %s" % (build.sha256_file(p), os.path.relpath(p, tmp)))
+        files = sorted(os.path.relpath(os.path.join(d, fn), tmp) for d, _, fs in os.walk(tmp) for fn in fs)
         with open(os.path.join(tmp, "SHA256SUMS"), "w") as f:
-            f.write("\n".join(sorted(sums, key=lambda s: s.split("  ", 1)[1])) + "\n")
+            f.writelines("%s  %s\n" % (build.sha256_file(os.path.join(tmp, rel)), rel) for rel in files)
         shutil.rmtree(out, ignore_errors=True)
         os.replace(tmp, out)
     finally:
