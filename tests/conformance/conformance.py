@@ -204,21 +204,12 @@ def fetch_kubeconfig(inventory, dest):
     os.chmod(dest, 0o600)
 
 
-def image_repository(kit, kubeconfig):
-    """The cluster's kubeadm imageRepository (the role checks kubeadm's images under it are there)."""
-    out = subprocess.run([os.path.join(kit, 'bin', 'kubectl'), '--kubeconfig', kubeconfig, '--namespace', 'kube-system',
-                          'get', 'configmap', 'kubeadm-config', '--output', 'jsonpath={.data.ClusterConfiguration}'],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    if out.returncode != 0:
-        raise ConformanceError('cannot read kubeadm-config with %s: %s' % (kubeconfig, out.stderr.strip()))
-    return (yaml.safe_load(out.stdout) or {}).get('imageRepository', 'registry.k8s.io')
-
-
-def import_images(inventory, kit, hosts, repository):
-    """edge.cluster.airgap_images with the kit as the bundle folder: only missing archives are sent."""
+def import_images(inventory, kit, hosts):
+    """edge.cluster.airgap_images with the kit as the bundle folder: only missing archives are sent.
+    No Kubernetes version: the role then checks the kit's images only, not kubeadm's (a cluster
+    deployed online holds kubeadm's images only where it runs them)."""
     ansible([hosts, '-m', 'ansible.builtin.include_role', '-a', 'name=edge.cluster.airgap_images',
-             '-e', 'airgap_images_bundle_dir=%s' % kit, '-e', 'airgap_images_image_repository=%s' % repository],
-            inventory)
+             '-e', 'airgap_images_bundle_dir=%s' % kit, '-e', 'airgap_images_kubernetes_version='], inventory)
 
 
 def parse_args(argv):
@@ -263,7 +254,7 @@ def main(argv=None):
         else:
             say('step 3/5 kit images onto %s (edge.cluster.airgap_images, offline)' % args.hosts)
             t = time.monotonic()
-            import_images(args.inventory, kit, args.hosts, image_repository(kit, kubeconfig))
+            import_images(args.inventory, kit, args.hosts)
             say('  imported in %ds' % (time.monotonic() - t))
         say('step 4/5 skip list: %d entries (%s), checked against the suite' % (len(skips), args.skips))
         with open(os.path.join(kit, 'conformance.yaml')) as f:
