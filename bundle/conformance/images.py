@@ -2,8 +2,8 @@
 
 Each image stands in for one of upstream's (test/images/<name>/ in k8s.io/kubernetes) and is laid
 out like it, from Debian packages instead of Alpine's:
-  base      busybox with every applet linked (upstream's Alpine and busybox bases)
-  tools     bash, netcat-openbsd, iproute2, dig/nslookup/host, curl, iperf (agnhost's apk add)
+  base      busybox with every applet linked (upstream's Alpine and busybox bases), bash as sh
+  tools     netcat-openbsd, iproute2, dig/nslookup/host, curl, iperf, getent (agnhost's apk add)
   busybox   static + base
   agnhost   static + base + tools + /agnhost, /agnhost-2, /coredns, /uploads, porter's key pair,
             the user and group its SupplementalGroups test expects; ENTRYPOINT /agnhost, CMD pause
@@ -48,9 +48,12 @@ def busybox_applets(busybox):
 
 
 def base_layer(root):
-    """busybox, glibc and netbase, with a link for every applet (sh is busybox's ash, which looks
+    """busybox, bash, glibc and netbase, with a link for every other applet (busybox's ash looks
     programs up in PATH: a real nc or ip in a later layer wins over the applet)."""
     entries = debian_layer(root)
+    # sh is bash: it passes environment variables whose names are not shell names (data-1=x) on
+    # to the programs it starts, as upstream's busybox 1.37 does; Debian's busybox 1.35 ash drops them
+    entries["bin/sh"] = oci.symlink("bash")
     for path in busybox_applets(os.path.join(root, "bin", "busybox")):
         if path not in entries:
             entries[path] = oci.symlink("/bin/busybox")
@@ -72,8 +75,7 @@ def tools_layer(root, base, drop):
             real.setdefault(name, "/" + path)
     for path, entry in base.items():
         name = os.path.basename(path)
-        if entry.kind == "symlink" and entry.target == "/bin/busybox" and name in real and path not in entries \
-                and name != "sh":
+        if entry.kind == "symlink" and entry.target == "/bin/busybox" and name in real and path not in entries:
             entries[path] = oci.symlink(real[name])
     return entries
 

@@ -7,6 +7,7 @@ kit, in the bundle, or listed with a reason; every skip entry names a real confo
 import json
 import os
 import re
+import shutil
 import subprocess
 import tarfile
 from pathlib import Path
@@ -152,6 +153,15 @@ def test_busybox_image_has_its_applets(kit_meta, kit_rootfs):
     root = kit_rootfs(image(kit_meta, "busybox"))
     done = chroot(root, "ls /bin/sh >/dev/null && wget --help 2>&1 | head -1 && nslookup 2>&1 | head -1; echo ok")
     assert done.returncode == 0 and "ok" in done.stdout, done.stdout
+
+
+@pytest.mark.parametrize("short", ["busybox", "agnhost"])
+def test_sh_passes_on_variables_whose_names_are_not_shell_names(kit_meta, kit_rootfs, short):
+    """The Secrets and ConfigMap env specs run `sh -c env` with data-1=value-1 in the environment."""
+    if os.geteuid() != 0:
+        pytest.skip("chroot into the image needs root")
+    done = run(["env", "-i", "data-1=value-1", "1x=y", shutil.which("chroot"), kit_rootfs(image(kit_meta, short)), "sh", "-c", "env"])
+    assert "data-1=value-1" in done.stdout and "1x=y" in done.stdout, done.stdout
 
 
 def serve_and_fetch(root, start):
