@@ -88,6 +88,13 @@ def ginkgo_argv(kit, results, kubeconfig, focus, skip, nodes, timeout, dry_run=F
     return argv
 
 
+def suite_env(kit):
+    """The environment for e2e.test: KUBE_TEST_REPO_LIST too, since the suite reads it when its
+    packages initialise (image names held in package variables), before --kube-test-repo-list is
+    parsed; with the flag alone, those specs ask for registry.k8s.io's images."""
+    return dict(os.environ, KUBE_TEST_REPO_LIST=os.path.join(kit, 'repo-list.yaml'))
+
+
 # ginkgo -v prints one line per finished spec: "• [12.3 seconds]", "• [FAILED] [..]", "S [SKIPPED] [..]"
 _SPEC_END = re.compile(r'^(•|S) (?:\[(FAILED|PANICKED|TIMEDOUT|INTERRUPTED|SKIPPED|PENDING)\] )?\[[0-9.]+ seconds\]')
 _WILL_RUN = re.compile(r'Will run (\d+) of (\d+) specs')
@@ -265,7 +272,7 @@ def main(argv=None):
                                    '(%s/conformance.yaml): %s' % (args.skips, kit, missing))
         dry = Progress('dry run')
         run_streamed(ginkgo_argv(kit, results, kubeconfig, args.focus, skip_regex(skips), 1, args.timeout, dry_run=True),
-                     os.path.join(results, 'dry-run.log'), dry)
+                     os.path.join(results, 'dry-run.log'), dry, env=suite_env(kit))
         focus_re = re.compile(args.focus)
         skipped_here = [n for n, _ in skips if any(focus_re.search(c) and n in c for c in names)]
         say('  %d conformance specs in this release; the focus selects %d of them, %d skipped by name, '
@@ -274,7 +281,7 @@ def main(argv=None):
                                                                             os.path.join(results, 'e2e.log')))
         progress = Progress('run')
         rc = run_streamed(ginkgo_argv(kit, results, kubeconfig, args.focus, skip_regex(skips), args.nodes,
-                                      args.timeout), os.path.join(results, 'e2e.log'), progress)
+                                      args.timeout), os.path.join(results, 'e2e.log'), progress, env=suite_env(kit))
         progress.report()
         junit = os.path.join(results, 'junit.xml')
         if not os.path.exists(junit):
