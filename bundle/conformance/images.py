@@ -55,8 +55,11 @@ def base_layer(root):
     # to the programs it starts, as upstream's busybox 1.37 does; Debian's busybox 1.35 ash drops them
     entries["bin/sh"] = oci.symlink("bash")
     for path in busybox_applets(os.path.join(root, "bin", "busybox")):
-        if path not in entries:
-            entries[path] = oci.symlink("/bin/busybox")
+        # where Debian's busybox puts the applet (sbin/sysctl), and in /bin as upstream's busybox
+        # image has every applet (the Sysctls spec runs /bin/sysctl)
+        for link in (path, "bin/" + os.path.basename(path)):
+            if link not in entries:
+                entries[link] = oci.symlink("/bin/busybox")
     # mount points the runtime fills; present so a chroot (tests/bundle) can mount them too
     entries.update({"proc": oci.directory(0o555), "sys": oci.directory(0o555), "dev": oci.directory()})
     return entries
