@@ -102,6 +102,10 @@ def test_every_listed_image_is_in_the_kit_the_bundle_or_has_a_reason(kit_dir, ki
             continue
         assert name in kit_meta["unavailable"], name
         assert "no reason written down" not in kit_meta["unavailable"][name], name
+    # the environment variable alone maps them too (the suite reads it when its packages initialise)
+    by_env = run([kit_dir / "bin" / "e2e.test", "--list-images"],
+                 env=dict(os.environ, KUBE_TEST_REPO_LIST=str(kit_dir / "repo-list.yaml"))).stdout.split()
+    assert sorted(by_env) == sorted(listed)
     unavailable = (kit_dir / "unavailable-images.txt").read_text()
     assert all(name in unavailable for name in kit_meta["unavailable"])
     for short in ("agnhost", "busybox", "httpd", "nginx", "jessie-dnsutils"):
