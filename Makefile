@@ -7,7 +7,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 SUITES ?=
 
-.PHONY: help lab lab-down test bundle image bench venv host docs release
+.PHONY: help lab lab-down test bundle image bench venv host docs release conformance-kit conformance
 
 help:
 	@echo "make lab       bring up the lab and deploy an edge cluster into it"
@@ -17,6 +17,8 @@ help:
 	@echo "make bench     run the benchmark scripts and print their figures"
 	@echo "make docs      lint the collection docs and build the HTML site into artifacts/docs/html"
 	@echo "make release VERSION=x.y.z   version galaxy.yml and turn changelog fragments into CHANGELOG.*"
+	@echo "make conformance-kit  build (or reuse) the offline conformance kit (e2e.test, test images)"
+	@echo "make conformance      run the [Conformance] suite on the lab (CONFORMANCE_ARGS='--ci' for the CI subset)"
 
 host:
 	scripts/setup-host
@@ -26,6 +28,12 @@ venv:
 
 bundle: host
 	scripts/bundle
+
+conformance-kit: host
+	scripts/bundle --conformance
+
+conformance:
+	scripts/conformance $(CONFORMANCE_ARGS)
 
 image: host
 	scripts/lab-image

@@ -11,7 +11,8 @@
   back, and that output holds neither the bootstrap tokens nor the certificate key, taken from
   the nodes' kubeadm configuration files while kubeadm ran;
 - the online path on fresh nodes: the static package by URL from the lab's HTTP server and
-  every image pulled from the lab's registry.
+  every image pulled from the lab's registry;
+- the upstream conformance specs of DNS, Services and Pods (the offline kit) pass.
 
 Tests run in file order against one lab (conftest.py); the cluster is reused from one to the
 next. Full playbook output goes to $EDGE_CLUSTER_CACHE/logs/e2e-*.log."""
@@ -21,11 +22,12 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+import subprocess
 import time
 import uuid
 
 import pytest
-from edge_testlib import leaked_secrets, start_secret_watchers, stop_secret_watchers
+from edge_testlib import lab_env, leaked_secrets, start_secret_watchers, stop_secret_watchers
 from edge_e2e import (CP, EDGES, IPS, NET, NODES, REGISTRY, REPO, SERVICES, WORKER, expected_labels, nodes_state,
                       progress, run, superedge_labels, wait_all_ready)
 
@@ -296,3 +298,35 @@ def test_online_second_run_changes_nothing(lab, online):
     assert done.rc == 0, done.failure()
     changed = {host: r['changed'] for host, r in done.recap.items() if r['changed']}
     assert not changed, 'a second online site.yml changed something: %s (log %s)' % (changed, done.log)
+
+
+# ------------------------------------------------------------------ upstream conformance (issue 16)
+
+def test_conformance_ci_subset_passes(lab, cluster, tmp_path):
+    """The Kubernetes project's own conformance specs for DNS, Services and Pods (scripts/conformance
+    --ci: the offline kit's images imported on every node, e2e.test run in parallel) pass on the
+    suite's cluster; a spec the run skips is one the skip list names, with its reason."""
+    kubeconfig = tmp_path / 'admin.conf'
+    kubeconfig.write_text(lab.ssh(CP, 'cat /etc/kubernetes/admin.conf').stdout)
+    kubeconfig.chmod(0o600)
+    results = tmp_path / 'results'
+    argv = [str(REPO / 'scripts' / 'conformance'), '--ci', '-i', str(lab.inventory), '--kubeconfig', str(kubeconfig),
+            '--results', str(results)]
+    progress('conformance CI subset: %s' % ' '.join(argv[1:]))
+    with subprocess.Popen(argv, cwd=str(REPO), env=lab_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, errors='replace') as proc:
+        output = []
+        for line in proc.stdout:
+            output.append(line)
+            if line.startswith('[conformance'):
+                progress(line.rstrip())
+        rc = proc.wait(timeout=60)
+    summary_path = results / 'summary.json'
+    assert summary_path.exists(), 'scripts/conformance wrote no summary (rc=%d):\n%s' % (rc, ''.join(output)[-4000:])
+    summary = json.loads(summary_path.read_text())
+    assert summary['failed'] == 0, ''.join(output)[-6000:]
+    assert rc == 0, ''.join(output)[-4000:]
+    assert summary['total'] >= 30 and summary['passed'] >= 25, summary
+    skip_names = [entry['test'] for entry in summary['skip_list']]
+    silent = [name for name in summary['skipped_names'] if not any(skip in name for skip in skip_names)]
+    assert not silent, 'skipped without an entry in the skip list: %s' % silent
