@@ -72,6 +72,16 @@ def _kubelet_defaults(server_tls_bootstrap):
     }
 
 
+def _local_api_endpoint(opts):
+    """The node's own API endpoint (advertise address, bind port) as kubeadm's localAPIEndpoint; {} for neither."""
+    endpoint = {}
+    if opts.get('apiserver_advertise_address'):
+        endpoint['advertiseAddress'] = opts['apiserver_advertise_address']
+    if opts.get('apiserver_bind_port'):
+        endpoint['bindPort'] = int(opts['apiserver_bind_port'])
+    return endpoint
+
+
 def build_init_documents(opts):
     """Documents (dict kind -> dict, without apiVersion/kind) for kubeadm init.
 
@@ -85,11 +95,7 @@ def build_init_documents(opts):
     if opts.get('ignore_preflight_errors'):
         node['ignorePreflightErrors'] = list(opts['ignore_preflight_errors'])
     init['nodeRegistration'] = node
-    endpoint = {}
-    if opts.get('apiserver_advertise_address'):
-        endpoint['advertiseAddress'] = opts['apiserver_advertise_address']
-    if opts.get('apiserver_bind_port'):
-        endpoint['bindPort'] = int(opts['apiserver_bind_port'])
+    endpoint = _local_api_endpoint(opts)
     if endpoint:
         init['localAPIEndpoint'] = endpoint
     if opts.get('token'):
@@ -161,11 +167,7 @@ def build_join_documents(opts):
         join['skipPhases'] = list(opts['skip_phases'])
     if opts.get('control_plane'):
         control = {'certificateKey': opts['certificate_key']}
-        endpoint = {}
-        if opts.get('apiserver_advertise_address'):
-            endpoint['advertiseAddress'] = opts['apiserver_advertise_address']
-        if opts.get('apiserver_bind_port'):
-            endpoint['bindPort'] = int(opts['apiserver_bind_port'])
+        endpoint = _local_api_endpoint(opts)
         if endpoint:
             control['localAPIEndpoint'] = endpoint
         join['controlPlane'] = control
