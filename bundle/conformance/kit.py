@@ -181,6 +181,15 @@ def build_kit(cache, v, kv, gov, pins, bundle_path, out):
             manifest.append({"name": name, "file": "images/" + fn, "digest": digest,
                              "size": os.path.getsize(os.path.join(tmp, "images", fn))})
             say("  [%d/%d] %s (%d MiB)" % (i, len(specs), name, manifest[-1]["size"] >> 20))
+        # The bundle's images the suite runs (pause) travel with the kit too, under the name the suite
+        # uses: a cluster deployed online has them only under its own registry's name.
+        with open(os.path.join(bundle_path, "images", "manifest.json")) as f:
+            in_bundle = {i["name"]: i for i in json.load(f)}
+        for name in sorted(n for n, s in provided.items() if s == "the offline bundle"):
+            entry = dict(in_bundle[name])
+            shutil.copyfile(os.path.join(bundle_path, entry["file"]), os.path.join(tmp, entry["file"]))
+            manifest.append(entry)
+            say("  [bundle] %s (%d MiB)" % (name, entry["size"] >> 20))
         with open(os.path.join(tmp, "images", "manifest.json"), "w") as f:
             json.dump(manifest, f, indent=2)
         with open(os.path.join(tmp, "images.txt"), "w") as f:

@@ -94,6 +94,21 @@ def test_e2e_test_and_ginkgo_are_the_pinned_versions(kit_dir, kit_meta):
     assert "v1.34.12" in run([kit_dir / "bin" / "kubectl", "version", "--client"]).stdout
 
 
+def test_the_bundles_images_the_suite_runs_travel_in_the_kit(kit_dir, kit_meta):
+    """pause (and any other bundle image e2e.test names) is in the kit's own manifest, byte for byte
+    the bundle's archive: a cluster deployed online holds it only under its registry's name."""
+    kit_images = {i["name"]: i for i in json.loads((kit_dir / "images" / "manifest.json").read_text())}
+    bundle = REPO / "artifacts" / "bundle"
+    bundle_images = {i["name"]: i for i in json.loads((bundle / "images" / "manifest.json").read_text())}
+    assert kit_meta["from_bundle"], "e2e.test names no bundle image (pause at least): %s" % kit_meta
+    for name in kit_meta["from_bundle"]:
+        assert name in kit_images, "%s is not in the kit's images/manifest.json" % name
+        assert kit_images[name]["digest"] == bundle_images[name]["digest"]
+        assert (kit_dir / kit_images[name]["file"]).read_bytes() == (bundle / bundle_images[name]["file"]).read_bytes()
+    sums = (kit_dir / "SHA256SUMS").read_text()
+    assert all(kit_images[name]["file"] in sums for name in kit_meta["from_bundle"])
+
+
 def test_every_listed_image_is_in_the_kit_the_bundle_or_has_a_reason(kit_dir, kit_meta):
     listed = run([kit_dir / "bin" / "e2e.test", "--list-images", "--kube-test-repo-list", kit_dir / "repo-list.yaml"]).stdout.split()
     bundle_images = set(json.loads((REPO / "artifacts" / "bundle" / "bundle.json").read_text())["images"])
