@@ -172,8 +172,11 @@ def build_kit(cache, v, kv, gov, pins, bundle_path, out):
             build.unpack_debs([debs[n] for n in kv["debian"][layer]], roots[layer])
         say("images: %d from the kit, %d from the bundle, %d unavailable (of %d e2e.test lists)"
             % (len(kit), len(provided) - len(kit), len(unavailable), len(names)))
-        specs, _ = images.specs(kit, roots, kv, {"agnhost": os.path.join(progs, "agnhost"),
-                                                 "coredns": os.path.join(coredns, "coredns")}, module_dir())
+        specs, missing = images.specs(kit, roots, kv, {"agnhost": os.path.join(progs, "agnhost"),
+                                                       "coredns": os.path.join(coredns, "coredns")}, module_dir())
+        if missing:   # classify() counted them as the kit's: never list an image that was not built
+            raise BuildError("no recipe in bundle/conformance/images.py specs() for %s, though images.RECIPES names it; "
+                             "add the recipe or take the name out of RECIPES" % ", ".join(sorted(map(str, missing))))
         manifest = []
         for i, (name, layers, config) in enumerate(specs, 1):
             fn = build.safe_name(name) + ".tar"

@@ -205,9 +205,13 @@ def ansible(args, inventory):
 
 
 def fetch_kubeconfig(inventory, dest):
-    """The first control plane's admin.conf, 0600 (it holds the cluster-admin key)."""
-    ansible(['control_plane[0]', '-m', 'ansible.builtin.fetch', '-a',
-             'src=/etc/kubernetes/admin.conf dest=%s flat=true' % dest], inventory)
+    """The first control plane's admin.conf, 0600 from its first byte (it holds the cluster-admin key)."""
+    umask = os.umask(0o077)   # fetch writes with the umask's mode; the child inherits this one
+    try:
+        ansible(['control_plane[0]', '-m', 'ansible.builtin.fetch', '-a',
+                 'src=/etc/kubernetes/admin.conf dest=%s flat=true' % dest], inventory)
+    finally:
+        os.umask(umask)
     os.chmod(dest, 0o600)
 
 
@@ -245,7 +249,7 @@ def main(argv=None):
         skips = load_skips(args.skips)
         results = args.results or os.path.join(REPO, 'results', 'conformance',
                                                 datetime.datetime.now(datetime.timezone.utc).strftime('%Y%m%dT%H%M%SZ'))
-        os.makedirs(results, exist_ok=True)
+        os.makedirs(results, mode=0o700, exist_ok=True)   # it may hold the admin kubeconfig
         kit = args.kit
         if not kit:
             say('step 1/5 conformance kit (scripts/bundle --conformance; cached when built before)')
