@@ -36,8 +36,17 @@ def test_every_member_shares_the_kubectl_option_and_says_it_is_a_member(docs, na
     assert docs[name]['attributes']['action_group']['membership'] == ['edge.cluster.kubeadm']
     for shared in ('kubeconfig', 'wait_timeout'):
         option = docs[name]['options'].get(shared)
-        if option is not None:  # kubeadm_join takes kubectl alone
+        if option is not None:
             assert option['default'] == {'kubeconfig': '/etc/kubernetes/admin.conf', 'wait_timeout': 120}[shared]
+
+
+def test_only_kubeadm_join_lacks_the_admin_options(docs):
+    """Ansible hands a group's defaults to every member: the docs tell users to put only kubectl
+    there, because kubeadm_join (the node's own credentials) takes no kubeconfig or wait_timeout.
+    A new member without them would break that advice silently."""
+    lacking = sorted(name for name in GROUP
+                     if not {'kubeconfig', 'wait_timeout'} <= set(docs[name]['options']))
+    assert lacking == ['kubeadm_join']
 
 
 PLAY = textwrap.dedent("""\
@@ -51,6 +60,14 @@ PLAY = textwrap.dedent("""\
         - name: Read nodes with the group's kubectl
           edge.cluster.node_info:
           register: edge_cluster_group_default
+          ignore_errors: true
+        - name: kubeadm_join accepts what the group sets (only kubectl)
+          edge.cluster.kubeadm_join:
+            api_server_endpoint: 127.0.0.1:6443
+            token: abcdef.0123456789abcdef
+            ca_cert_hashes: ["sha256:{{ '0' * 64 }}"]
+          check_mode: true
+          register: edge_cluster_join_with_group
           ignore_errors: true
         - name: The task's own option still wins
           edge.cluster.node_info:
@@ -70,3 +87,4 @@ def test_module_defaults_for_the_group_reach_the_module(tmp_path):
                 '-e', 'ansible_python_interpreter=%s' % sys.executable, str(playbook)], cwd=REPO)
     assert 'kubectl=/nonexistent/group-kubectl is not an executable file' in done.stdout
     assert 'kubectl=/nonexistent/task-kubectl is not an executable file' in done.stdout
+    assert 'Unsupported parameters' not in done.stdout, done.stdout

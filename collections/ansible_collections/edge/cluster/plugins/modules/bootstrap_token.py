@@ -133,9 +133,11 @@ EXAMPLES = r"""
     token_id: "{{ edge_cluster_join_token.token_id }}"
   become: true
 
-- name: Shared options set once for the group
+- name: kubectl set once for the group, the credentials for this module
   module_defaults:
     group/edge.cluster.kubeadm:
+      kubectl: /usr/local/bin/kubectl
+    edge.cluster.bootstrap_token:
       kubeconfig: /etc/kubernetes/super-admin.conf
       wait_timeout: 300
   block:
