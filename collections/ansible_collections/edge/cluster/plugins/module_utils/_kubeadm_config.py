@@ -40,17 +40,31 @@ JOIN_KINDS = ('JoinConfiguration',)
 TOKEN_USAGES = ['signing', 'authentication']
 TOKEN_GROUPS = ['system:bootstrappers:kubeadm:default-node-token']
 NODE_RESTRICTION = 'NodeRestriction'
-# Edge mode without SuperEdge's tunnel. edgeadm sets kubelet-preferred-address-types=Hostname
-# because tunnel-cloud answers for node hostnames; without the tunnel the API server dials
-# kubelets directly and edge hostnames rarely resolve from the cloud, so the node's own
-# InternalIP goes first. egress-selector and enable-aggregator-routing are left out: both only
-# make sense with tunnel-cloud in the path. The unreachable toleration is raised so a WAN
-# blip of a few minutes does not evict every pod of an edge site (they could not be rescheduled
-# anywhere useful anyway); not-ready stays at the default, so a broken kubelet still evicts.
+# Edge mode: SuperEdge's tunnel, done with upstream Konnectivity. The API server sends everything it
+# dials into the cluster (kubelets for logs/exec/port-forward, pods, services) through the
+# konnectivity server on its own control plane, over a Unix socket in KONNECTIVITY_DIR; the agents on
+# the nodes dialled out to those servers, so nodes behind NAT are reached (edge.cluster.edge_mode
+# writes the egress file before kubeadm runs and starts the server afterwards). A node's InternalIP
+# goes first because the agents announce their node's address, which the tunnel matches; edge host
+# names rarely resolve in the cloud. PodTolerationRestriction lets the edge namespaces carry the
+# tolerated outage as their pods' default (no cluster-wide raise: cloud pods fail over at the normal
+# window). 127.0.0.1 and localhost join the API certificate for the node-local load balancers and
+# the konnectivity server's own API client.
+KONNECTIVITY_DIR = '/etc/kubernetes/konnectivity'
+EGRESS_SELECTOR_CONFIG = KONNECTIVITY_DIR + '/egress-selector-configuration.yaml'
 EDGE_APISERVER_ARGS = {
     'kubelet-preferred-address-types': 'InternalIP,ExternalIP,Hostname',
-    'default-unreachable-toleration-seconds': '900',
+    'egress-selector-config-file': EGRESS_SELECTOR_CONFIG,
 }
+EDGE_ADMISSION_PLUGINS = ('PodTolerationRestriction',)
+EDGE_CERT_SANS = ('127.0.0.1', 'localhost')
+EDGE_APISERVER_VOLUMES = [{
+    'name': 'konnectivity',
+    'hostPath': KONNECTIVITY_DIR,
+    'mountPath': KONNECTIVITY_DIR,
+    'readOnly': False,
+    'pathType': 'DirectoryOrCreate',
+}]
 
 
 def _kubelet_defaults(server_tls_bootstrap):
@@ -80,6 +94,28 @@ def _local_api_endpoint(opts):
     if opts.get('apiserver_bind_port'):
         endpoint['bindPort'] = int(opts['apiserver_bind_port'])
     return endpoint
+
+
+def _apiserver(opts):
+    """ClusterConfiguration.apiServer: admission, edge mode, the default eviction window, SANs."""
+    plugins = [NODE_RESTRICTION]
+    args = {}
+    apiserver = {}
+    sans = list(opts.get('apiserver_cert_extra_sans') or [])
+    if opts.get('edge_mode'):
+        plugins.extend(EDGE_ADMISSION_PLUGINS)
+        args.update(EDGE_APISERVER_ARGS)
+        apiserver['extraVolumes'] = copy.deepcopy(EDGE_APISERVER_VOLUMES)
+        sans.extend(san for san in EDGE_CERT_SANS if san not in sans)
+    if opts.get('default_toleration_seconds') is not None:
+        # DefaultTolerationSeconds: how long a pod stays bound to a NotReady or unreachable node.
+        for flag in ('default-not-ready-toleration-seconds', 'default-unreachable-toleration-seconds'):
+            args[flag] = str(opts['default_toleration_seconds'])
+    args['enable-admission-plugins'] = ','.join(plugins)
+    apiserver['extraArgs'] = args
+    if sans:
+        apiserver['certSANs'] = sans
+    return apiserver
 
 
 def build_init_documents(opts):
@@ -127,12 +163,10 @@ def build_init_documents(opts):
         networking['dnsDomain'] = opts['service_dns_domain']
     if networking:
         cluster['networking'] = networking
-    apiserver_args = {'enable-admission-plugins': NODE_RESTRICTION}
-    if opts.get('edge_mode'):
-        apiserver_args.update(EDGE_APISERVER_ARGS)
-    cluster['apiServer'] = {'extraArgs': apiserver_args}
-    if opts.get('apiserver_cert_extra_sans'):
-        cluster['apiServer']['certSANs'] = list(opts['apiserver_cert_extra_sans'])
+    cluster['apiServer'] = _apiserver(opts)
+    if opts.get('node_monitor_grace_period'):
+        cluster['controllerManager'] = {
+            'extraArgs': {'node-monitor-grace-period': opts['node_monitor_grace_period']}}
 
     docs = {
         'InitConfiguration': init,

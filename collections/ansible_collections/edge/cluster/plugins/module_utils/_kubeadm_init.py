@@ -105,6 +105,8 @@ ARGUMENT_SPEC = dict(
     skip_phases=dict(type='list', elements='str', default=[]),
     ignore_preflight_errors=dict(type='list', elements='str', default=[]),
     edge_mode=dict(type='bool', default=False),
+    default_toleration_seconds=dict(type='int'),
+    node_monitor_grace_period=dict(type='str'),
     kubelet_server_tls_bootstrap=dict(type='bool', default=False),
     config=dict(type='dict', default={}),
     config_path=dict(type='path', default='/etc/kubernetes/kubeadm-init.yaml'),
@@ -148,6 +150,15 @@ def validate(params):
         if not is_certificate_key(params['certificate_key']):
             raise KubeadmConfigError('certificate_key must be 64 hex characters (32 bytes), as the '
                                      'edge.cluster.certificate_key lookup makes (value not shown)')
+    if params['default_toleration_seconds'] is not None and params['default_toleration_seconds'] < 0:
+        raise KubeadmConfigError('default_toleration_seconds must be 0 or more seconds, got %d'
+                                 % params['default_toleration_seconds'])
+    if params['node_monitor_grace_period'] is not None:
+        grace = parse_duration(params['node_monitor_grace_period'], 'node_monitor_grace_period')
+        if not grace:
+            raise KubeadmConfigError('node_monitor_grace_period must be a positive duration such as 40s, '
+                                     'got %r' % params['node_monitor_grace_period'])
+        opts['node_monitor_grace_period'] = format_duration(grace)
     validate_passthrough(params['config'], INIT_KINDS)
     return opts
 

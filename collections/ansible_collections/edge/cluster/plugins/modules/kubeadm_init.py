@@ -115,13 +115,29 @@ options:
     default: []
   edge_mode:
     description:
-      - Settings for a control plane whose workers sit behind WAN links, without SuperEdge's tunnel.
-      - The API server prefers a node's C(InternalIP) over its host name to reach kubelets (edge host names rarely
-        resolve from the cloud), and pods tolerate an unreachable node for 15 minutes instead of 5, so a short WAN
-        outage does not evict an edge site's workloads.
-      - edgeadm's egress selector and aggregator routing are not set, because both need tunnel-cloud.
+      - The API server of an edge cluster (edgeadm's C(--enable-edge)), with upstream Konnectivity in place of
+        SuperEdge's tunnel.
+      - The API server sends what it dials into the cluster (kubelets for logs, exec and port-forward, pods,
+        services) through the konnectivity server on its own control plane, over the Unix socket in
+        C(/etc/kubernetes/konnectivity) named by C(egress-selector-configuration.yaml) there, which the
+        M(edge.cluster.edge_mode) role writes before kubeadm runs. Nodes behind NAT are reached through the agents
+        they run.
+      - A node's C(InternalIP) goes first among the kubelet addresses; the PodTolerationRestriction admission
+        plugin is on (edge namespaces carry their tolerated outage); C(127.0.0.1) and C(localhost) are added to
+        the API certificate (node-local load balancers).
     type: bool
     default: false
+  default_toleration_seconds:
+    description:
+      - Seconds a pod stays on a NotReady or unreachable node before it is evicted, for pods that do not say
+        (the API server's C(--default-not-ready-toleration-seconds) and C(--default-unreachable-toleration-seconds)).
+      - Unset keeps Kubernetes' 300.
+    type: int
+  node_monitor_grace_period:
+    description:
+      - How long a node may go without reporting before it is marked unreachable (the controller manager's
+        C(--node-monitor-grace-period)), a duration such as C(40s). Unset keeps Kubernetes' default.
+    type: str
   kubelet_server_tls_bootstrap:
     description:
       - Have kubelets request their serving certificate from the cluster CA (C(serverTLSBootstrap)).

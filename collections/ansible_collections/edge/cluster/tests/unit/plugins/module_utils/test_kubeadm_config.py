@@ -150,15 +150,35 @@ def test_weakened_kubelet_settings_are_warned_about():
 
 @pytest.mark.parametrize('edge_mode', [True, False])
 def test_edge_mode_apiserver_settings(edge_mode):
-    docs = kc.by_kind(render_init(edge_mode=edge_mode))
-    args = kf.extra_args_to_dict(docs['ClusterConfiguration']['apiServer']['extraArgs'], 'x')
+    docs = kc.by_kind(render_init(edge_mode=edge_mode, apiserver_cert_extra_sans=['api.edge.test', 'localhost']))
+    apiserver = docs['ClusterConfiguration']['apiServer']
+    args = kf.extra_args_to_dict(apiserver['extraArgs'], 'x')
     if edge_mode:
         assert args['kubelet-preferred-address-types'] == 'InternalIP,ExternalIP,Hostname'
-        assert args['default-unreachable-toleration-seconds'] == '900'
+        # the tunnel: everything the API server dials into the cluster goes through konnectivity
+        assert args['egress-selector-config-file'] == '/etc/kubernetes/konnectivity/egress-selector-configuration.yaml'
+        assert [v['hostPath'] for v in apiserver['extraVolumes']] == ['/etc/kubernetes/konnectivity']
+        assert args['enable-admission-plugins'] == 'NodeRestriction,PodTolerationRestriction'
+        # the node-local load balancers' address, once each, after the user's
+        assert apiserver['certSANs'] == ['api.edge.test', 'localhost', '127.0.0.1']
     else:
         assert set(args) == {'enable-admission-plugins'}
-    # never the tunnel-only settings edgeadm set
-    assert 'egress-selector-config-file' not in args and 'enable-aggregator-routing' not in args
+        assert 'extraVolumes' not in apiserver
+        assert apiserver['certSANs'] == ['api.edge.test', 'localhost']
+    # no cluster-wide raise of the eviction window: cloud pods fail over at the normal one
+    assert 'default-unreachable-toleration-seconds' not in args
+    assert 'enable-aggregator-routing' not in args
+
+
+def test_eviction_window_settings_reach_apiserver_and_controller_manager():
+    docs = kc.by_kind(render_init(default_toleration_seconds=30, node_monitor_grace_period='20s'))
+    cluster = docs['ClusterConfiguration']
+    args = kf.extra_args_to_dict(cluster['apiServer']['extraArgs'], 'x')
+    assert args['default-unreachable-toleration-seconds'] == '30'
+    assert args['default-not-ready-toleration-seconds'] == '30'
+    assert kf.extra_args_to_dict(cluster['controllerManager']['extraArgs'], 'x') == {
+        'node-monitor-grace-period': '20s'}
+    assert 'controllerManager' not in kc.by_kind(render_init())['ClusterConfiguration']
 
 
 # ---------------------------------------------------------------- options and passthrough
@@ -394,16 +414,21 @@ def test_drift_lists_what_differs():
                                        apiserver_cert_extra_sans=['cp.edge.test', 'new.edge.test'],
                                        kubernetes_version='v1.34.13'))['ClusterConfiguration']
     drift = kf.cluster_config_drift(requested, LIVE)
-    assert drift == [
-        {'path': 'apiServer.certSANs', 'requested': ['cp.edge.test', 'new.edge.test'],
-         'live': ['10.213.0.100', 'cp.edge.test']},
-        {'path': 'apiServer.extraArgs.default-unreachable-toleration-seconds', 'requested': '900',
-         'live': None},
-        {'path': 'apiServer.extraArgs.kubelet-preferred-address-types',
-         'requested': 'InternalIP,ExternalIP,Hostname', 'live': None},
-        {'path': 'kubernetesVersion', 'requested': 'v1.34.13', 'live': 'v1.34.12'},
-        {'path': 'networking.podSubnet', 'requested': '10.245.0.0/16', 'live': '10.244.0.0/16'},
+    assert [d['path'] for d in drift] == [
+        'apiServer.certSANs',
+        'apiServer.extraArgs.egress-selector-config-file',
+        'apiServer.extraArgs.enable-admission-plugins',
+        'apiServer.extraArgs.kubelet-preferred-address-types',
+        'apiServer.extraVolumes',
+        'kubernetesVersion',
+        'networking.podSubnet',
     ]
+    assert drift[0] == {'path': 'apiServer.certSANs',
+                        'requested': ['cp.edge.test', 'new.edge.test', '127.0.0.1', 'localhost'],
+                        'live': ['10.213.0.100', 'cp.edge.test']}
+    assert drift[2] == {'path': 'apiServer.extraArgs.enable-admission-plugins',
+                        'requested': 'NodeRestriction,PodTolerationRestriction', 'live': 'NodeRestriction'}
+    assert drift[-1] == {'path': 'networking.podSubnet', 'requested': '10.245.0.0/16', 'live': '10.244.0.0/16'}
 
 
 def test_drift_against_a_missing_section():
