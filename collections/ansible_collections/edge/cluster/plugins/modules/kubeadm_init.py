@@ -120,7 +120,7 @@ options:
       - The API server sends what it dials into the cluster (kubelets for logs, exec and port-forward, pods,
         services) through the konnectivity server on its own control plane, over the Unix socket in
         C(/etc/kubernetes/konnectivity) named by C(egress-selector-configuration.yaml) there, which the
-        M(edge.cluster.edge_mode) role writes before kubeadm runs. Nodes behind NAT are reached through the agents
+        P(edge.cluster.edge_mode#role) role writes before kubeadm runs. Nodes behind NAT are reached through the agents
         they run.
       - A node's C(InternalIP) goes first among the kubelet addresses; the PodTolerationRestriction admission
         plugin is on (edge namespaces carry their tolerated outage); C(127.0.0.1) and C(localhost) are added to
