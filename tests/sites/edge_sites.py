@@ -50,7 +50,7 @@ class SitesLab(edge_testlib.SuiteLab):
 
     def __init__(self, workdir):
         super().__init__(workdir, 'sites', PREFIX, SUBNETS, COUNTS, IPS,
-                         group_vars={'all.yml': SETTINGS})
+                         group_vars={'control_plane.yml': SETTINGS})
 
     def ssh(self, host, script, check=True, timeout=300, stdin=None):
         opts = ['-i', str(self.key), '-o', 'UserKnownHostsFile=/dev/null', '-o', 'StrictHostKeyChecking=no',
