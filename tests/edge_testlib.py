@@ -211,6 +211,15 @@ class SuiteLab:
         return run(argv, env=lab_env(), timeout=timeout, check=check, stdin=stdin)
 
 
+def nodes(lab):
+    """{name: {'ready', 'labels'}} of the cluster's Nodes, as lab.kubectl_json(args) returns them."""
+    out = {}
+    for item in lab.kubectl_json('get nodes')['items']:
+        ready = [c['status'] for c in item['status'].get('conditions', []) if c['type'] == 'Ready']
+        out[item['metadata']['name']] = {'ready': ready == ['True'], 'labels': item['metadata'].get('labels', {})}
+    return out
+
+
 @contextlib.contextmanager
 def suite_lab(lab, what):
     """The body of a suite's session lab fixture: the host, the offline bundle and the lab

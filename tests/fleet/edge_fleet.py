@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 import edge_testlib
-from edge_testlib import REPO, lab_env as env, run
+from edge_testlib import REPO, lab_env as env, nodes, run  # noqa: F401 (nodes: for the tests)
 
 PREFIX = 'edge-fleet'
 SUBNETS = ('10.213.10.0/24', '10.213.11.0/24')
@@ -131,15 +131,6 @@ class FleetLab(edge_testlib.SuiteLab):
 
     def podman(self, *args):
         return run(['podman'] + list(args), env=env(), timeout=300)
-
-
-def nodes(lab):
-    """{name: {'ready', 'labels'}}."""
-    out = {}
-    for item in lab.kubectl_json('get nodes')['items']:
-        ready = [c['status'] for c in item['status'].get('conditions', []) if c['type'] == 'Ready']
-        out[item['metadata']['name']] = {'ready': ready == ['True'], 'labels': item['metadata'].get('labels', {})}
-    return out
 
 
 def fleet_tokens(lab):

@@ -17,7 +17,7 @@ import time
 import pytest
 
 import edge_testlib
-from edge_testlib import REPO, lab_env, run
+from edge_testlib import REPO, lab_env, nodes, run  # noqa: F401 (nodes: for the tests)
 
 PREFIX = 'edge-sites'
 SUBNETS = ('10.213.12.0/24', '10.213.13.0/24')
@@ -99,15 +99,6 @@ class SitesLab(edge_testlib.SuiteLab):
     def heal_worker(self):
         self.ssh(WORKER, 'while iptables -D INPUT -s {0} -j DROP 2>/dev/null; do :; done; '
                          'while iptables -D OUTPUT -d {0} -j DROP 2>/dev/null; do :; done'.format(IPS[CP]))
-
-
-def nodes(lab):
-    """{name: {'ready': bool, 'labels': {...}}}."""
-    out = {}
-    for item in lab.kubectl_json('get nodes')['items']:
-        ready = [c['status'] for c in item['status'].get('conditions', []) if c['type'] == 'Ready']
-        out[item['metadata']['name']] = {'ready': ready == ['True'], 'labels': item['metadata'].get('labels', {})}
-    return out
 
 
 def pods(lab, namespace, selector):
