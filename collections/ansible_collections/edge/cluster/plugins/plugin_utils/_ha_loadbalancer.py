@@ -50,9 +50,25 @@ def peer_address(member):
         found = _ipv4(member.get(key) or '')
         if found is not None:
             return str(found)
-    raise HAPlanError('%s: no IPv4 address for VRRP: its ansible_host (%r) is not an IPv4 address and it has no '
+    raise HAPlanError('%s: no IPv4 address for VRRP or HAProxy: its ansible_host (%r) is not an IPv4 address and it has no '
                       'default IPv4 address in its facts. Run the role on every host of the group (facts are '
                       'gathered there), or set ha_loadbalancer_address for it' % (name, member.get('ansible_host') or ''))
+
+
+def member_addresses(members, group='control_plane'):
+    """[{'name', 'address'}] of every member, in the group's order: the address peer_address
+    derives for each, none shared (the VRRP peers, and HAProxy's backends)."""
+    if not members:
+        raise HAPlanError('group %r has no hosts: set ha_loadbalancer_group to the group of control-plane nodes' % group)
+    found, seen = [], {}
+    for member in members:
+        name, address = member.get('name', '?'), peer_address(member)
+        if address in seen:
+            raise HAPlanError('%s and %s both have the address %s: give each control-plane node its own address '
+                              '(ansible_host or ha_loadbalancer_address)' % (seen[address], name, address))
+        seen[address] = name
+        found.append({'name': name, 'address': address})
+    return found
 
 
 def vrrp_plan(members, host, vip, interface, interface_ipv4, priority_top=150, priority_step=10,
@@ -87,13 +103,8 @@ def vrrp_plan(members, host, vip, interface, interface_ipv4, priority_top=150, p
                           '<= %d: lower the step or raise the top priority'
                           % (len(members), priority_top, priority_step, lowest, weight, VRRP_WEIGHT_MAX))
 
-    addresses = [peer_address(m) for m in members]
-    seen = {}
-    for name, address in zip(names, addresses):
-        if address in seen:
-            raise HAPlanError('%s and %s both have the VRRP address %s: give each control-plane node its own address '
-                              '(ansible_host or ha_loadbalancer_address)' % (seen[address], name, address))
-        seen[address] = name
+    addresses = [m['address'] for m in member_addresses(members, group)]
+    seen = dict(zip(addresses, names))
 
     position = names.index(host)
     own = addresses[position]

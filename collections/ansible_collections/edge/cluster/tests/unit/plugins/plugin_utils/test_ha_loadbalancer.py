@@ -43,7 +43,7 @@ def test_peer_address(member, expected):
 
 
 @pytest.mark.parametrize('member, message', [
-    ({'name': 'a', 'ansible_host': 'node-a'}, "a: no IPv4 address for VRRP: its ansible_host ('node-a')"),
+    ({'name': 'a', 'ansible_host': 'node-a'}, "a: no IPv4 address for VRRP or HAProxy: its ansible_host ('node-a')"),
     ({'name': 'a', 'address': 'fd00::1'}, "a: ha_loadbalancer_address 'fd00::1' is not an IPv4 address"),
 ])
 def test_peer_address_refused(member, message):
@@ -99,8 +99,8 @@ def test_vip_prefix_follows_the_interface_netmask():
     ({'vip': '10.213.16.0'}, 'is not a host address in 10.213.16.0/24'),
     ({'vip': '10.213.16.12'}, 'ha_loadbalancer_vip 10.213.16.12 is the address of cp2'),
     ({'iface': {'address': '', 'netmask': ''}}, "interface 'eth0' of cp1 has no IPv4 address"),
-    ({'group': members('10.213.16.11', '10.213.16.11')}, 'cp1 and cp2 both have the VRRP address 10.213.16.11'),
-    ({'group': [{'name': 'cp1', 'ansible_host': 'x'}]}, 'cp1: no IPv4 address for VRRP'),
+    ({'group': members('10.213.16.11', '10.213.16.11')}, 'cp1 and cp2 both have the address 10.213.16.11'),
+    ({'group': [{'name': 'cp1', 'ansible_host': 'x'}]}, 'cp1: no IPv4 address for VRRP or HAProxy'),
     ({'virtual_router_id': 0}, 'ha_loadbalancer_virtual_router_id 0 is out of range: VRRP allows 1-255'),
     ({'virtual_router_id': 256}, 'ha_loadbalancer_virtual_router_id 256 is out of range'),
     ({'virtual_router_id': 'x'}, 'must be integers'),
