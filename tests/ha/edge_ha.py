@@ -98,10 +98,18 @@ def vip_holders(lab, nodes=CPS):
 
 
 def through_vip(lab, node=EDGES[0]):
-    """GET /healthz through the VIP with the edge node's kubelet credentials: (ok, text)."""
-    done = lab.ssh(node, '%s --kubeconfig /etc/kubernetes/kubelet.conf --request-timeout 5s get --raw /healthz'
-                   % KUBECTL, check=False, timeout=60)
+    """GET /healthz through the VIP with the edge node's kubelet credentials: (ok, text). (Its
+    kubelet itself goes through its node-local balancer, so the VIP is named here.)"""
+    done = lab.ssh(node, '%s --kubeconfig /etc/kubernetes/kubelet.conf --server https://%s:%d --request-timeout 5s '
+                   'get --raw /healthz' % (KUBECTL, VIP, PORT), check=False, timeout=60)
     return done.returncode == 0 and done.stdout.strip() == 'ok', (done.stdout + done.stderr).strip()[-300:]
+
+
+def local_kubectl(lab, args, node=CPS[0], check=True, stdin=None):
+    """kubectl with a control plane's admin credentials against its own API server (127.0.0.1,
+    a SAN in edge mode): works with no VIP."""
+    return lab.ssh(node, '%s --kubeconfig /etc/kubernetes/admin.conf --server https://127.0.0.1:6443 '
+                   '--request-timeout 10s %s' % (KUBECTL, args), check=check, stdin=stdin, timeout=120)
 
 
 def wait_for(what, probe, timeout, interval=2):
@@ -116,10 +124,10 @@ def wait_for(what, probe, timeout, interval=2):
         time.sleep(interval)
 
 
-def nodes_ready(lab, node=CPS[0]):
-    """{name: Ready?} as the API server has them."""
+def nodes_ready(lab, node=CPS[0], server=None):
+    """{name: Ready?} as the API server has them (through the admin kubeconfig's, or server)."""
     state = {}
-    for item in lab.kubectl_json('get nodes', node=node)['items']:
+    for item in lab.kubectl_json('get nodes' + (' --server %s' % server if server else ''), node=node)['items']:
         ready = [c['status'] for c in item['status'].get('conditions', []) if c['type'] == 'Ready']
         state[item['metadata']['name']] = ready == ['True']
     return state

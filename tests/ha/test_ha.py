@@ -7,6 +7,10 @@ password) and deploys it from the offline bundle, and then
 - the -vvv --diff output of that run holds neither the Keepalived password nor the certificate
   key (nor a bootstrap token), taken from the nodes while kubeadm ran;
 - a second site.yml reports changed=0;
+- the edge nodes need no VIP (edge mode, issue 12 item 5): their kubelets go through the node-local
+  HAProxy on 127.0.0.1, and with Keepalived stopped on every control plane (no VIP at all) they stay
+  Ready past the node-monitor grace period, a new pod starts on one and its logs come through the
+  konnectivity tunnel;
 - HAProxy stopped on the VIP holder: the VIP moves and the API answers through it;
 - the VIP holder's container stopped: the API keeps answering through the VIP; started again,
   the node is Ready and etcd has 3 healthy members again;
@@ -18,14 +22,19 @@ $EDGE_CLUSTER_CACHE/logs/ha-*.log."""
 
 from __future__ import annotations
 
+import json
+import time
+
 import pytest
-from edge_ha import (CPS, EDGES, NODES, PORT, VIP, etcd_health, nodes_ready, podman, progress, through_vip,
-                     vip_holders, wait_for)
+from edge_ha import (CPS, EDGES, NODES, PORT, VIP, etcd_health, local_kubectl, nodes_ready, podman, progress,
+                     through_vip, vip_holders, wait_for)
 from edge_testlib import leaked_secrets
 
 pytestmark = pytest.mark.slow
 
 SERVER = 'https://%s:%d' % (VIP, PORT)
+LOCAL_SERVER = 'https://127.0.0.1:6443'
+GRACE = 75  # s, past the node-monitor grace period (40-50 s by default)
 
 
 def all_ready(lab, node=CPS[0]):
@@ -58,12 +67,14 @@ def test_etcd_has_three_healthy_members(lab, cluster):
 
 
 def test_api_is_served_through_the_vip(lab, cluster):
-    # kubeadm init got the VIP as control-plane endpoint; every kubeconfig it and the joins wrote uses it.
+    # kubeadm init got the VIP as control-plane endpoint: the admin kubeconfigs use it. The edge
+    # nodes' kubelets go through their node-local balancer instead (edge mode, several control planes).
     for node in NODES:
         kubeconfig = '/etc/kubernetes/%s' % ('admin.conf' if node in CPS else 'kubelet.conf')
         server = lab.kubectl('config view --minify --output jsonpath={.clusters[0].cluster.server}', node=node,
                              kubeconfig=kubeconfig)
-        assert server == SERVER, '%s: %s points at %s' % (node, kubeconfig, server)
+        wanted = SERVER if node in CPS else LOCAL_SERVER
+        assert server == wanted, '%s: %s points at %s, not %s' % (node, kubeconfig, server, wanted)
     holders = wait_for('exactly one VIP holder', lambda: one_holder(lab), 30)
     ok, text = through_vip(lab)
     assert ok, 'GET %s/healthz from %s: %s' % (SERVER, EDGES[0], text)
@@ -99,6 +110,66 @@ def test_second_run_changes_nothing(lab, cluster, figures):
     assert not done.changed_hosts(), 'a second site.yml changed something: %s (log %s)' % (
         done.changed_hosts(), done.log)
     figures['no-op re-run'] = done.seconds
+
+
+# ------------------------------------------------------------------ edge nodes without a VIP
+
+def edge_leases(lab):
+    """{edge node: its Lease's renewTime}: the kubelet's heartbeat (every 10 s; the Node's status
+    itself is rewritten only on a change or every 5 min)."""
+    return {node: local_kubectl(lab, '--namespace kube-node-lease get lease %s --output jsonpath={.spec.renewTime}'
+                                % node).stdout.strip() for node in EDGES}
+
+
+def test_edge_nodes_need_no_vip(lab, cluster):
+    for node in EDGES:
+        cfg = lab.ssh(node, 'cat /etc/haproxy/haproxy.cfg').stdout
+        binds = [line.split()[1] for line in cfg.splitlines() if line.strip().startswith('bind ')]
+        assert binds and all(b.startswith('127.0.0.1:') for b in binds), '%s: HAProxy binds %s' % (node, binds)
+        assert {'127.0.0.1:6443', '127.0.0.1:8132'} <= set(binds), binds
+        assert lab.ssh(node, 'systemctl is-active keepalived', check=False).stdout.strip() != 'active'
+    proxy = local_kubectl(lab, "--namespace kube-system get configmap kube-proxy "
+                               "--output 'jsonpath={.data.kubeconfig\\.conf}'").stdout
+    assert 'server: %s' % LOCAL_SERVER in proxy, proxy
+    progress('stopping Keepalived on every control plane: no VIP at all')
+    for node in CPS:
+        lab.ssh(node, 'systemctl stop keepalived')
+    try:
+        stopped = time.monotonic()
+        wait_for('the VIP gone', lambda: (not vip_holders(lab), vip_holders(lab)), 30)
+        ok, text = through_vip(lab)
+        assert not ok, 'the VIP still answers: %s' % text
+        before = edge_leases(lab)
+        marker = 'edge-no-vip-%d' % int(stopped)
+        pod = {'apiVersion': 'v1', 'kind': 'Pod', 'metadata': {'name': 'no-vip', 'namespace': 'default'},
+               'spec': {'nodeSelector': {'kubernetes.io/hostname': EDGES[0]}, 'terminationGracePeriodSeconds': 1,
+                        'containers': [{'name': 'c', 'image': 'registry.k8s.io/flannel:v0.27.4',
+                                        'imagePullPolicy': 'IfNotPresent', 'command': [
+                                            '/bin/busybox', 'sh', '-c', 'echo %s; exec /bin/busybox sleep 3600' % marker]}]}}
+        local_kubectl(lab, 'apply --filename -', stdin=json.dumps(pod))
+        def running():
+            phase = local_kubectl(lab, 'get pod no-vip --output jsonpath={.status.phase}', check=False).stdout
+            return phase == 'Running', phase
+
+        def logged():
+            done = local_kubectl(lab, 'logs no-vip', check=False)
+            return marker in done.stdout, (done.stdout + done.stderr)[-300:]
+        wait_for('the new pod Running on %s' % EDGES[0], running, 120)
+        wait_for('its logs through the tunnel', logged, 60)
+        progress('pod Running on %s; kubectl logs through konnectivity printed %s' % (EDGES[0], marker))
+        time.sleep(max(0, GRACE - (time.monotonic() - stopped)))
+        state = {name: ready for name, ready in nodes_ready(lab, node=CPS[0], server=LOCAL_SERVER).items()
+                 if name in EDGES}
+        assert state == dict.fromkeys(EDGES, True), 'after %ds without a VIP: %s' % (GRACE, state)
+        after = edge_leases(lab)
+        assert all(after[n] > before[n] for n in EDGES), 'leases not renewed: %s -> %s' % (before, after)
+        progress('%ds without a VIP: edge nodes Ready, leases renewed (%s -> %s)' % (GRACE, before, after))
+    finally:
+        local_kubectl(lab, 'delete pod no-vip --ignore-not-found --wait=false', check=False)
+        for node in CPS:
+            lab.ssh(node, 'systemctl start keepalived')
+    wait_for('one VIP holder again', lambda: one_holder(lab), 60)
+    wait_for('the API through the VIP again', lambda: through_vip(lab), 60)
 
 
 # ------------------------------------------------------------------ failures
