@@ -16,20 +16,8 @@ description:
   - Fails with a message naming the host and the fix when the group is empty, a host has no IPv4 address, or two
     hosts share one.
   - Used by the node-local balancer of the P(edge.cluster.ha_loadbalancer#role) role (C(tasks_from=local.yml)).
-options:
-  _input:
-    description:
-      - The group's hosts, each a dict with C(name) and any of C(address), C(ansible_host), C(interface_ipv4),
-        C(default_ipv4).
-    type: list
-    elements: dict
-    required: true
-  group:
-    description: The group's name (named in messages).
-    type: string
-    default: control_plane
-author:
-  - edge.cluster maintainers (@edge-cluster)
+extends_documentation_fragment:
+  - edge.cluster._ha_members
 """
 
 EXAMPLES = r"""

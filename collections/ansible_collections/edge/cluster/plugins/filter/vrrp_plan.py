@@ -20,13 +20,6 @@ description:
     or shared, the VIP is not a free host address in the interface's subnet, or the priorities leave VRRP's range.
   - Used by the P(edge.cluster.ha_loadbalancer#role) role.
 options:
-  _input:
-    description:
-      - The group's hosts, each a dict with C(name) and any of C(address), C(ansible_host), C(interface_ipv4),
-        C(default_ipv4).
-    type: list
-    elements: dict
-    required: true
   host:
     description: The host to plan for (its C(inventory_hostname)).
     type: string
@@ -55,12 +48,8 @@ options:
     description: The VRRP router id (1-255).
     type: integer
     default: 51
-  group:
-    description: The group's name (named in messages).
-    type: string
-    default: control_plane
-author:
-  - edge.cluster maintainers (@edge-cluster)
+extends_documentation_fragment:
+  - edge.cluster._ha_members
 """
 
 EXAMPLES = r"""
