@@ -25,6 +25,8 @@ import re
 import shutil
 import time
 
+import yaml
+
 import pytest
 from edge_testlib import leaked_secrets, start_secret_watchers, stop_secret_watchers
 from edge_fleet import (CORRUPT, CP, EDGE_LABELS, EDGES, INVENTORY_KEY, LABEL_KEY, NAME_PREFIX, PROXY, REPO,
@@ -226,4 +228,19 @@ def test_bad_settings_fail_before_any_edge_host_or_token(lab, name, host_vars, e
     assert message in ' '.join(done.output.split()), done.failure()
     assert set(done.recap) <= {'localhost', CP}, done.recap
     assert done.report is None, 'no report: nothing was planned'
+    assert fleet_tokens(lab) == []
+
+
+def test_edge_mode_with_several_control_planes_is_refused(lab):
+    """Fleet join sets up no node-local balancer, which edge nodes of a cluster with several control
+    planes need (site.yml's): such a run stops in the plan, before any host or token."""
+    inventory = lab.write_inventory('two-control-planes')
+    doc = yaml.safe_load(inventory.read_text())
+    doc['all']['children']['control_plane']['hosts']['edge-fleet-cp-2'] = {'ansible_host': '10.213.10.12'}
+    inventory.write_text(yaml.safe_dump(doc, sort_keys=False, width=1000))
+    done = lab.playbook(PLAYBOOK, inventory, log_name='two-control-planes')
+    assert done.rc != 0
+    assert 'Fleet join does not support an edge-mode cluster with several control planes yet' in \
+        ' '.join(done.output.split()), done.failure()
+    assert set(done.recap) <= {'localhost'}, done.recap
     assert fleet_tokens(lab) == []
