@@ -231,7 +231,7 @@ def test_bad_settings_fail_before_any_edge_host_or_token(lab, name, host_vars, e
     assert fleet_tokens(lab) == []
 
 
-def test_edge_mode_with_several_control_planes_is_refused(lab):
+def test_edge_mode_with_several_control_planes_is_refused(lab, control_plane):
     """Fleet join sets up no node-local balancer, which edge nodes of a cluster with several control
     planes need (site.yml's): such a run stops in the plan, before any host or token."""
     inventory = lab.write_inventory('two-control-planes')
